@@ -1,0 +1,1 @@
+"""Access control: organisations, users and roles, administrative scope, the audit log."""

@@ -1,0 +1,29 @@
+"""Sends a signed-in officer who has not passed the second factor to the TOTP page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from ansinh.access.twofactor import needs_second_factor, session_is_verified
+
+_OPEN_PREFIXES = ("/login", "/logout", "/2fa", "/static/", "/health", "/api/", "/i18n/", "/public/")
+
+
+class TwoFactorMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and needs_second_factor(user)
+            and not session_is_verified(request)
+            and not request.path.startswith(_OPEN_PREFIXES)
+        ):
+            return redirect("portal:two_factor")
+        return self.get_response(request)

@@ -1,0 +1,1 @@
+"""Shared building blocks: domain errors, Vietnamese text handling, logging filters."""

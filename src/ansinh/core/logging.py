@@ -1,0 +1,31 @@
+"""Logging filter that keeps personal data out of application logs.
+
+Personal IDs (12 digits), legacy insurance numbers (10 digits) and health insurance card numbers
+are masked in every log record, whatever code logged them. Names are never logged by our code.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_PATTERNS = [
+    re.compile(r"(?<!\d)\d{12}(?!\d)"),  # personal ID
+    re.compile(r"(?<!\d)\d{10}(?!\d)"),  # legacy social insurance number
+    re.compile(r"\b[A-Z]{2}[1-5]\d{12}\b"),  # 15-character health insurance card
+]
+
+
+def redact(text: str) -> str:
+    for pattern in _PATTERNS:
+        text = pattern.sub(lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 2), text)
+    return text
+
+
+class RedactPersonalData(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True

@@ -1,0 +1,1 @@
+"""Law as data: dated rule tables (rates, caps, reference amounts, parameters) with sources."""

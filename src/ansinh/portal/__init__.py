@@ -1,0 +1,1 @@
+"""Staff pages shared by all apps: layout, login with two-factor, home."""

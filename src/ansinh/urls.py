@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from ansinh.api import api
+from ansinh.core.views import health
+
+urlpatterns = [
+    path("health", health, name="health"),
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("registry/", include("ansinh.registry.urls")),
+    path("contributions/", include("ansinh.contributions.urls")),
+    path("access/", include("ansinh.access.urls")),
+    path("", include("ansinh.portal.urls")),
+]

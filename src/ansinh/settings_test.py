@@ -7,4 +7,4 @@ import tempfile
 os.environ["ANSINH_TESTING"] = "1"
 os.environ.setdefault("ANSINH_DATA_DIR", tempfile.mkdtemp(prefix="ansinh-test-"))
 
-from ansinh.settings import *  # noqa: E402, F403
+from ansinh.settings import *  # noqa: F403

@@ -159,7 +159,10 @@ def cmd_test(args: list[str]) -> int:
     bin_ = VENV / "bin"
     say("lint: ruff check + ruff format --check")
     run([str(bin_ / "ruff"), "check", "src", "tests", "bench", "dev.py", "conftest.py"], cwd=ROOT)
-    run([str(bin_ / "ruff"), "format", "--check", "src", "tests", "bench", "dev.py", "conftest.py"], cwd=ROOT)
+    run(
+        [str(bin_ / "ruff"), "format", "--check", "src", "tests", "bench", "dev.py", "conftest.py"],
+        cwd=ROOT,
+    )
     say("checking that migrations match the models")
     run(
         [str(bin_ / "ansinh"), "makemigrations", "--check", "--dry-run"],

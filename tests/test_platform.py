@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -31,3 +37,53 @@ def test_sqlite_runs_in_wal_with_immediate_transactions() -> None:
     assert db["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
     assert "journal_mode=WAL" in db["OPTIONS"]["init_command"]
     assert "busy_timeout" in db["OPTIONS"]["init_command"]
+
+
+_WRITER = """
+import os, sys, django
+django.setup()
+from django.db import connection, transaction
+for _ in range(int(sys.argv[1])):
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute("SELECT COALESCE(MAX(n), 0) FROM counter")
+            (n,) = cur.fetchone()
+            cur.execute("INSERT INTO counter (n) VALUES (%s)", [n + 1])
+print("ok")
+"""
+
+
+def test_sqlite_concurrent_writers_do_not_hit_database_is_locked(tmp_path: Path) -> None:
+    """Read-then-write transactions from several processes at once: under SQLite's default
+    DEFERRED transactions two of them upgrade their read locks together and one fails with
+    "database is locked"; with IMMEDIATE transactions and a busy timeout they queue."""
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        pytest.skip("PostgreSQL run")
+    db = tmp_path / "concurrency.sqlite3"
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE counter (n INTEGER PRIMARY KEY)")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{db}",
+        "DJANGO_SETTINGS_MODULE": "ansinh.settings_test",
+    }
+    rounds, workers = 150, 3
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(rounds)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(workers)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+        assert out.strip() == "ok"
+    with sqlite3.connect(db) as conn:
+        (count, top) = conn.execute("SELECT COUNT(*), MAX(n) FROM counter").fetchone()
+    # Every transaction saw the previous one's row: no lost update, no lock error.
+    assert count == top == rounds * workers

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "ansinh.access",
     "ansinh.registry",
     "ansinh.contributions",
+    "ansinh.synth",
     "ansinh.portal",
 ]
 
@@ -125,7 +126,7 @@ AUTH_PASSWORD_VALIDATORS = [
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-LOGIN_URL = "portal:login"
+LOGIN_URL = "access:login"
 LOGIN_REDIRECT_URL = "portal:home"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 8 * 3600

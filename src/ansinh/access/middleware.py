@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.urls import reverse
 
 from ansinh.access.twofactor import needs_second_factor, session_is_verified
 
-_OPEN_PREFIXES = ("/login", "/logout", "/2fa", "/static/", "/health", "/api/", "/i18n/", "/public/")
+_OPEN_PREFIXES = (
+    "/access/login",
+    "/access/2fa",
+    "/access/logout",
+    "/static/",
+    "/health",
+    "/api/",  # the API checks the second factor itself (VerifiedSession)
+    "/i18n/",
+    "/public/",
+)
 
 
 class TwoFactorMiddleware:
@@ -25,5 +35,5 @@ class TwoFactorMiddleware:
             and not session_is_verified(request)
             and not request.path.startswith(_OPEN_PREFIXES)
         ):
-            return redirect("portal:two_factor")
+            return redirect_to_login(request.get_full_path(), reverse("access:two_factor"))
         return self.get_response(request)

@@ -1,3 +1,5 @@
+"""Organisations, users, API tokens and the append-only audit log."""
+
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
@@ -37,6 +39,9 @@ class Organisation(models.Model):
 
     class Meta:
         ordering = ["code"]
+        permissions = [
+            ("view_reports", "Can view statistics and reports for the organisation's scope"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"

@@ -22,10 +22,19 @@ def redact(text: str) -> str:
     return text
 
 
+_formatter = logging.Formatter()
+
+
 class RedactPersonalData(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         redacted = redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        # A traceback can quote personal data too (an exception message, a local value):
+        # format it here, masked, so handlers print this text instead of formatting it again.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True

@@ -75,7 +75,9 @@ def sort_key(full_name: str) -> str:
     family, middle, given = split_name(full_name)
     primaries, tones = [], []
     for part in (given, middle, family):
-        for word in part.split(" ") if part else []:
+        for i, word in enumerate(part.split(" ") if part else []):
+            if i:
+                primaries.append("01")  # between words of one part, before any letter
             p, t = _word_keys(word)
             primaries.append(p)
             tones.append(t)

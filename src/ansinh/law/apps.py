@@ -5,3 +5,21 @@ class LawConfig(AppConfig):
     name = "ansinh.law"
     label = "law"
     verbose_name = "Law (rule tables)"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from ansinh.law import models
+        from ansinh.law.selectors import rules_changed
+
+        # Rule caches are in-process: any write to a rule table invalidates them.
+        for model in (
+            models.ContributionRate,
+            models.ReferenceAmount,
+            models.SalaryCap,
+            models.LegalParameter,
+        ):
+            post_save.connect(rules_changed, sender=model, dispatch_uid=f"law-{model.__name__}")
+            post_delete.connect(
+                rules_changed, sender=model, dispatch_uid=f"law-del-{model.__name__}"
+            )

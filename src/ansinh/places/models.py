@@ -34,7 +34,13 @@ class AdminUnit(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
     province_code = models.CharField(max_length=2, db_index=True)
-    key = models.CharField(max_length=120, help_text="Accent-free key used by the mapping data.")
+    key = models.CharField(
+        max_length=120,
+        help_text="Key of the vietnamadminunits mapping data, e.g. province_district_ward.",
+    )
+    search_name = models.CharField(
+        max_length=120, blank=True, help_text="ansinh.core.text.normalise(name), for search."
+    )
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
     valid_from = models.DateField(null=True, blank=True)

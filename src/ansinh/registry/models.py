@@ -75,6 +75,31 @@ class Person(models.Model):
         return f"{self.ss_number} {self.full_name}"
 
 
+class PersonNameWord(models.Model):
+    """One word of a person's normalised name. Prefix search on any word of the name
+    ('an' finds 'Nguyễn Văn An') then uses this index instead of scanning every name."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="name_words")
+    word = models.CharField(max_length=40)
+
+    class Meta:
+        indexes = [models.Index(fields=["word", "person"])]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "word"], name="person_name_word_unique")
+        ]
+
+
+class NumberCounter(models.Model):
+    """Last value handed out by a numbering series (system-issued social security numbers,
+    card numbers). Incremented under a row lock inside the caller's transaction."""
+
+    name = models.CharField(max_length=20, unique=True)
+    last_value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.last_value}"
+
+
 class SensitiveAttributes(models.Model):
     """Sensitive personal data (Decree 13/2023, Law 91/2025): kept apart, read only with the
     ``registry.view_sensitive`` permission, every read audited."""
@@ -186,6 +211,9 @@ class HealthInsuranceCard(models.Model):
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="cards")
     number = models.CharField(max_length=15, db_index=True)
+    short_number = models.CharField(
+        max_length=10, db_index=True, help_text="The 10-digit number, as on 1666-format cards."
+    )
     participant_group = models.CharField(max_length=2)
     benefit_level = models.PositiveSmallIntegerField()
     province_code = models.CharField(max_length=2)

@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from ansinh.registry import views
 
 app_name = "registry"
-urlpatterns: list = []
+urlpatterns = [
+    path("persons/", views.person_search, name="person_search"),
+    path("persons/<str:ss_number>/", views.person_detail, name="person_detail"),
+    path("employers/", views.employer_search, name="employer_search"),
+    path("employers/<str:unit_code>/", views.employer_detail, name="employer_detail"),
+]

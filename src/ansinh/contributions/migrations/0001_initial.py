@@ -6,156 +6,375 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('law', '0001_initial'),
-        ('registry', '0001_initial'),
+        ("law", "0001_initial"),
+        ("registry", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChangeReport',
+            name="ChangeReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('increase', 'báo tăng (enrolment)'), ('decrease', 'báo giảm (leaving)'), ('adjustment', 'điều chỉnh (salary or details)'), ('unpaid_leave', 'unpaid leave in a month')], max_length=14)),
-                ('effective_period', models.PositiveIntegerField()),
-                ('data', models.JSONField(default=dict)),
-                ('idempotency_key', models.CharField(blank=True, max_length=80, null=True, unique=True)),
-                ('reported_at', models.DateTimeField(auto_now_add=True)),
-                ('employer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='registry.employer')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='registry.person')),
-                ('reported_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("increase", "báo tăng (enrolment)"),
+                            ("decrease", "báo giảm (leaving)"),
+                            ("adjustment", "điều chỉnh (salary or details)"),
+                            ("unpaid_leave", "unpaid leave in a month"),
+                        ],
+                        max_length=14,
+                    ),
+                ),
+                ("effective_period", models.PositiveIntegerField()),
+                ("data", models.JSONField(default=dict)),
+                (
+                    "idempotency_key",
+                    models.CharField(blank=True, max_length=80, null=True, unique=True),
+                ),
+                ("reported_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "employer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="registry.employer",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="registry.person",
+                    ),
+                ),
+                (
+                    "reported_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='EmployerBill',
+            name="EmployerBill",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.PositiveIntegerField()),
-                ('issued_on', models.DateField()),
-                ('due_on', models.DateField()),
-                ('amount', models.BigIntegerField()),
-                ('paid_amount', models.BigIntegerField(default=0)),
-                ('interest_amount', models.BigIntegerField(default=0)),
-                ('status', models.CharField(choices=[('open', 'open'), ('partial', 'partly paid'), ('paid', 'paid')], default='open', max_length=8)),
-                ('paid_in_full_on', models.DateField(blank=True, null=True)),
-                ('row_count', models.PositiveIntegerField(default=0)),
-                ('employer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='bills', to='registry.employer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("period", models.PositiveIntegerField()),
+                ("issued_on", models.DateField()),
+                ("due_on", models.DateField()),
+                ("amount", models.BigIntegerField()),
+                ("paid_amount", models.BigIntegerField(default=0)),
+                ("interest_amount", models.BigIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "open"), ("partial", "partly paid"), ("paid", "paid")],
+                        default="open",
+                        max_length=8,
+                    ),
+                ),
+                ("paid_in_full_on", models.DateField(blank=True, null=True)),
+                ("row_count", models.PositiveIntegerField(default=0)),
+                (
+                    "employer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="bills",
+                        to="registry.employer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['employer', 'period'],
+                "ordering": ["employer", "period"],
             },
         ),
         migrations.CreateModel(
-            name='EmployerRateOverride',
+            name="EmployerRateOverride",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('part', models.CharField(max_length=10)),
-                ('rate', models.DecimalField(decimal_places=5, max_digits=7)),
-                ('valid_from', models.DateField()),
-                ('valid_to', models.DateField(blank=True, null=True)),
-                ('decision', models.CharField(help_text='The decision granting it', max_length=200)),
-                ('employer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='rate_overrides', to='registry.employer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("part", models.CharField(max_length=10)),
+                ("rate", models.DecimalField(decimal_places=5, max_digits=7)),
+                ("valid_from", models.DateField()),
+                ("valid_to", models.DateField(blank=True, null=True)),
+                (
+                    "decision",
+                    models.CharField(help_text="The decision granting it", max_length=200),
+                ),
+                (
+                    "employer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="rate_overrides",
+                        to="registry.employer",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='InterestCharge',
+            name="InterestCharge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_day', models.DateField()),
-                ('to_day', models.DateField()),
-                ('days', models.PositiveIntegerField()),
-                ('principal', models.BigIntegerField()),
-                ('amount', models.BigIntegerField()),
-                ('basis', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='law.rulesnapshot')),
-                ('bill', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='interest', to='contributions.employerbill')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("from_day", models.DateField()),
+                ("to_day", models.DateField()),
+                ("days", models.PositiveIntegerField()),
+                ("principal", models.BigIntegerField()),
+                ("amount", models.BigIntegerField()),
+                (
+                    "basis",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="law.rulesnapshot",
+                    ),
+                ),
+                (
+                    "bill",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="interest",
+                        to="contributions.employerbill",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LedgerRow',
+            name="LedgerRow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.PositiveIntegerField(help_text='Month as YYYYMM')),
-                ('kind', models.CharField(choices=[('regular', 'regular month'), ('retroactive', 'back-payment for an earlier month (truy thu)'), ('adjustment', 'adjustment of an earlier month (điều chỉnh)')], default='regular', max_length=12)),
-                ('insured_salary', models.BigIntegerField(help_text='BHXH/BHYT salary after the cap')),
-                ('bhtn_salary', models.BigIntegerField(help_text='BHTN salary after its cap')),
-                ('er_sickness', models.BigIntegerField(default=0)),
-                ('er_accident', models.BigIntegerField(default=0)),
-                ('er_retirement', models.BigIntegerField(default=0)),
-                ('ee_retirement', models.BigIntegerField(default=0)),
-                ('er_health', models.BigIntegerField(default=0)),
-                ('ee_health', models.BigIntegerField(default=0)),
-                ('er_unemployment', models.BigIntegerField(default=0)),
-                ('ee_unemployment', models.BigIntegerField(default=0)),
-                ('exempt_reason', models.CharField(blank=True, help_text='e.g. unpaid_leave: nothing owed this month', max_length=30)),
-                ('paid_on', models.DateField(blank=True, null=True)),
-                ('basis', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='law.rulesnapshot')),
-                ('bill', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='rows', to='contributions.employerbill')),
-                ('employer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='registry.employer')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='registry.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("period", models.PositiveIntegerField(help_text="Month as YYYYMM")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("regular", "regular month"),
+                            ("retroactive", "back-payment for an earlier month (truy thu)"),
+                            ("adjustment", "adjustment of an earlier month (điều chỉnh)"),
+                        ],
+                        default="regular",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "insured_salary",
+                    models.BigIntegerField(help_text="BHXH/BHYT salary after the cap"),
+                ),
+                ("bhtn_salary", models.BigIntegerField(help_text="BHTN salary after its cap")),
+                ("er_sickness", models.BigIntegerField(default=0)),
+                ("er_accident", models.BigIntegerField(default=0)),
+                ("er_retirement", models.BigIntegerField(default=0)),
+                ("ee_retirement", models.BigIntegerField(default=0)),
+                ("er_health", models.BigIntegerField(default=0)),
+                ("ee_health", models.BigIntegerField(default=0)),
+                ("er_unemployment", models.BigIntegerField(default=0)),
+                ("ee_unemployment", models.BigIntegerField(default=0)),
+                (
+                    "exempt_reason",
+                    models.CharField(
+                        blank=True,
+                        help_text="e.g. unpaid_leave: nothing owed this month",
+                        max_length=30,
+                    ),
+                ),
+                ("paid_on", models.DateField(blank=True, null=True)),
+                (
+                    "basis",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="law.rulesnapshot",
+                    ),
+                ),
+                (
+                    "bill",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="rows",
+                        to="contributions.employerbill",
+                    ),
+                ),
+                (
+                    "employer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="registry.employer",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="registry.person",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Payment',
+            name="Payment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('received_on', models.DateField()),
-                ('amount', models.BigIntegerField()),
-                ('reference', models.CharField(max_length=60)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('employer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='registry.employer')),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("received_on", models.DateField()),
+                ("amount", models.BigIntegerField()),
+                ("reference", models.CharField(max_length=60)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "employer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payments",
+                        to="registry.employer",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PaymentAllocation',
+            name="PaymentAllocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('principal', models.BigIntegerField(default=0)),
-                ('interest', models.BigIntegerField(default=0)),
-                ('bill', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allocations', to='contributions.employerbill')),
-                ('payment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='allocations', to='contributions.payment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("principal", models.BigIntegerField(default=0)),
+                ("interest", models.BigIntegerField(default=0)),
+                (
+                    "bill",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="allocations",
+                        to="contributions.employerbill",
+                    ),
+                ),
+                (
+                    "payment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="allocations",
+                        to="contributions.payment",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='UnpaidLeave',
+            name="UnpaidLeave",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.PositiveIntegerField()),
-                ('working_days', models.PositiveSmallIntegerField()),
-                ('employer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='registry.employer')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='registry.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("period", models.PositiveIntegerField()),
+                ("working_days", models.PositiveSmallIntegerField()),
+                (
+                    "employer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="registry.employer",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="registry.person",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='employerbill',
-            constraint=models.UniqueConstraint(fields=('employer', 'period'), name='bill_unique'),
+            model_name="employerbill",
+            constraint=models.UniqueConstraint(fields=("employer", "period"), name="bill_unique"),
         ),
         migrations.AddIndex(
-            model_name='ledgerrow',
-            index=models.Index(fields=['person', 'period'], name='contributio_person__a33cbb_idx'),
+            model_name="ledgerrow",
+            index=models.Index(fields=["person", "period"], name="contributio_person__a33cbb_idx"),
         ),
         migrations.AddIndex(
-            model_name='ledgerrow',
-            index=models.Index(fields=['employer', 'period'], name='contributio_employe_ea0437_idx'),
+            model_name="ledgerrow",
+            index=models.Index(
+                fields=["employer", "period"], name="contributio_employe_ea0437_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerrow',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'regular')), fields=('person', 'employer', 'period'), name='ledger_one_regular_row'),
+            model_name="ledgerrow",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "regular")),
+                fields=("person", "employer", "period"),
+                name="ledger_one_regular_row",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.UniqueConstraint(fields=('employer', 'reference'), name='payment_reference'),
+            model_name="payment",
+            constraint=models.UniqueConstraint(
+                fields=("employer", "reference"), name="payment_reference"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='payment_positive'),
+            model_name="payment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="payment_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='unpaidleave',
-            constraint=models.UniqueConstraint(fields=('person', 'employer', 'period'), name='leave_unique'),
+            model_name="unpaidleave",
+            constraint=models.UniqueConstraint(
+                fields=("person", "employer", "period"), name="leave_unique"
+            ),
         ),
     ]

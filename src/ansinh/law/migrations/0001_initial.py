@@ -4,100 +4,282 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='RuleSnapshot',
+            name="RuleSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('digest', models.CharField(max_length=64, unique=True)),
-                ('effective_on', models.DateField()),
-                ('content', models.JSONField()),
-                ('citation', models.TextField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("digest", models.CharField(max_length=64, unique=True)),
+                ("effective_on", models.DateField()),
+                ("content", models.JSONField()),
+                ("citation", models.TextField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='ContributionRate',
+            name="ContributionRate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('valid_from', models.DateField()),
-                ('valid_to', models.DateField(blank=True, help_text='Last day in force (inclusive).', null=True)),
-                ('legal_source', models.CharField(help_text='e.g. Law 41/2024/QH15 Art. 33', max_length=300)),
-                ('confidence', models.CharField(choices=[('high', 'high'), ('medium', 'medium'), ('unconfirmed', 'unconfirmed')], default='high', max_length=12)),
-                ('note', models.TextField(blank=True)),
-                ('part', models.CharField(choices=[('bhxh_om', 'BHXH – sickness & maternity (ốm đau, thai sản)'), ('bhxh_tnld', 'BHXH – occupational accident & disease (TNLĐ-BNN)'), ('bhxh_hts', 'BHXH – retirement & survivors (hưu trí, tử tuất)'), ('bhyt', 'BHYT – health insurance'), ('bhtn', 'BHTN – unemployment insurance')], max_length=10)),
-                ('payer', models.CharField(choices=[('employer', 'employer (người sử dụng lao động)'), ('employee', 'employee (người lao động)')], max_length=8)),
-                ('rate', models.DecimalField(decimal_places=5, help_text='0.14 for 14%', max_digits=7)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("valid_from", models.DateField()),
+                (
+                    "valid_to",
+                    models.DateField(
+                        blank=True, help_text="Last day in force (inclusive).", null=True
+                    ),
+                ),
+                (
+                    "legal_source",
+                    models.CharField(help_text="e.g. Law 41/2024/QH15 Art. 33", max_length=300),
+                ),
+                (
+                    "confidence",
+                    models.CharField(
+                        choices=[
+                            ("high", "high"),
+                            ("medium", "medium"),
+                            ("unconfirmed", "unconfirmed"),
+                        ],
+                        default="high",
+                        max_length=12,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                (
+                    "part",
+                    models.CharField(
+                        choices=[
+                            ("bhxh_om", "BHXH – sickness & maternity (ốm đau, thai sản)"),
+                            ("bhxh_tnld", "BHXH – occupational accident & disease (TNLĐ-BNN)"),
+                            ("bhxh_hts", "BHXH – retirement & survivors (hưu trí, tử tuất)"),
+                            ("bhyt", "BHYT – health insurance"),
+                            ("bhtn", "BHTN – unemployment insurance"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "payer",
+                    models.CharField(
+                        choices=[
+                            ("employer", "employer (người sử dụng lao động)"),
+                            ("employee", "employee (người lao động)"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "rate",
+                    models.DecimalField(decimal_places=5, help_text="0.14 for 14%", max_digits=7),
+                ),
             ],
             options={
-                'ordering': ['valid_from'],
-                'abstract': False,
-                'constraints': [models.UniqueConstraint(fields=('part', 'payer', 'valid_from'), name='rate_unique'), models.CheckConstraint(condition=models.Q(('rate__gte', 0), ('rate__lte', 1)), name='rate_range')],
+                "ordering": ["valid_from"],
+                "abstract": False,
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("part", "payer", "valid_from"), name="rate_unique"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("rate__gte", 0), ("rate__lte", 1)), name="rate_range"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LegalParameter',
+            name="LegalParameter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('valid_from', models.DateField()),
-                ('valid_to', models.DateField(blank=True, help_text='Last day in force (inclusive).', null=True)),
-                ('legal_source', models.CharField(help_text='e.g. Law 41/2024/QH15 Art. 33', max_length=300)),
-                ('confidence', models.CharField(choices=[('high', 'high'), ('medium', 'medium'), ('unconfirmed', 'unconfirmed')], default='high', max_length=12)),
-                ('note', models.TextField(blank=True)),
-                ('key', models.SlugField(max_length=60)),
-                ('value', models.DecimalField(decimal_places=6, max_digits=18)),
-                ('unit', models.CharField(blank=True, max_length=30)),
-                ('description', models.CharField(blank=True, max_length=300)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("valid_from", models.DateField()),
+                (
+                    "valid_to",
+                    models.DateField(
+                        blank=True, help_text="Last day in force (inclusive).", null=True
+                    ),
+                ),
+                (
+                    "legal_source",
+                    models.CharField(help_text="e.g. Law 41/2024/QH15 Art. 33", max_length=300),
+                ),
+                (
+                    "confidence",
+                    models.CharField(
+                        choices=[
+                            ("high", "high"),
+                            ("medium", "medium"),
+                            ("unconfirmed", "unconfirmed"),
+                        ],
+                        default="high",
+                        max_length=12,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("key", models.SlugField(max_length=60)),
+                ("value", models.DecimalField(decimal_places=6, max_digits=18)),
+                ("unit", models.CharField(blank=True, max_length=30)),
+                ("description", models.CharField(blank=True, max_length=300)),
             ],
             options={
-                'ordering': ['valid_from'],
-                'abstract': False,
-                'constraints': [models.UniqueConstraint(fields=('key', 'valid_from'), name='legal_parameter_unique')],
+                "ordering": ["valid_from"],
+                "abstract": False,
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("key", "valid_from"), name="legal_parameter_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ReferenceAmount',
+            name="ReferenceAmount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('valid_from', models.DateField()),
-                ('valid_to', models.DateField(blank=True, help_text='Last day in force (inclusive).', null=True)),
-                ('legal_source', models.CharField(help_text='e.g. Law 41/2024/QH15 Art. 33', max_length=300)),
-                ('confidence', models.CharField(choices=[('high', 'high'), ('medium', 'medium'), ('unconfirmed', 'unconfirmed')], default='high', max_length=12)),
-                ('note', models.TextField(blank=True)),
-                ('kind', models.CharField(choices=[('base_salary', 'base salary (lương cơ sở)'), ('regional_min_wage', 'regional minimum wage (lương tối thiểu vùng)')], max_length=20)),
-                ('region', models.PositiveSmallIntegerField(default=0)),
-                ('amount', models.BigIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("valid_from", models.DateField()),
+                (
+                    "valid_to",
+                    models.DateField(
+                        blank=True, help_text="Last day in force (inclusive).", null=True
+                    ),
+                ),
+                (
+                    "legal_source",
+                    models.CharField(help_text="e.g. Law 41/2024/QH15 Art. 33", max_length=300),
+                ),
+                (
+                    "confidence",
+                    models.CharField(
+                        choices=[
+                            ("high", "high"),
+                            ("medium", "medium"),
+                            ("unconfirmed", "unconfirmed"),
+                        ],
+                        default="high",
+                        max_length=12,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("base_salary", "base salary (lương cơ sở)"),
+                            ("regional_min_wage", "regional minimum wage (lương tối thiểu vùng)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("region", models.PositiveSmallIntegerField(default=0)),
+                ("amount", models.BigIntegerField()),
             ],
             options={
-                'ordering': ['valid_from'],
-                'abstract': False,
-                'constraints': [models.UniqueConstraint(fields=('kind', 'region', 'valid_from'), name='reference_amount_unique'), models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='reference_amount_positive'), models.CheckConstraint(condition=models.Q(('region__lte', 4)), name='reference_region_range')],
+                "ordering": ["valid_from"],
+                "abstract": False,
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("kind", "region", "valid_from"), name="reference_amount_unique"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("amount__gt", 0)), name="reference_amount_positive"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("region__lte", 4)), name="reference_region_range"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SalaryCap',
+            name="SalaryCap",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('valid_from', models.DateField()),
-                ('valid_to', models.DateField(blank=True, help_text='Last day in force (inclusive).', null=True)),
-                ('legal_source', models.CharField(help_text='e.g. Law 41/2024/QH15 Art. 33', max_length=300)),
-                ('confidence', models.CharField(choices=[('high', 'high'), ('medium', 'medium'), ('unconfirmed', 'unconfirmed')], default='high', max_length=12)),
-                ('note', models.TextField(blank=True)),
-                ('scheme', models.CharField(choices=[('bhxh', 'BHXH'), ('bhyt', 'BHYT'), ('bhtn', 'BHTN')], max_length=4)),
-                ('pay_scale', models.CharField(blank=True, choices=[('state', 'State pay scale (thang lương nhà nước)'), ('employer', "employer's pay scale")], help_text='Empty: applies to both pay scales.', max_length=8)),
-                ('multiplier', models.PositiveSmallIntegerField()),
-                ('reference', models.CharField(choices=[('base_salary', 'base salary (lương cơ sở)'), ('regional_min_wage', 'regional minimum wage (lương tối thiểu vùng)')], max_length=20)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("valid_from", models.DateField()),
+                (
+                    "valid_to",
+                    models.DateField(
+                        blank=True, help_text="Last day in force (inclusive).", null=True
+                    ),
+                ),
+                (
+                    "legal_source",
+                    models.CharField(help_text="e.g. Law 41/2024/QH15 Art. 33", max_length=300),
+                ),
+                (
+                    "confidence",
+                    models.CharField(
+                        choices=[
+                            ("high", "high"),
+                            ("medium", "medium"),
+                            ("unconfirmed", "unconfirmed"),
+                        ],
+                        default="high",
+                        max_length=12,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                (
+                    "scheme",
+                    models.CharField(
+                        choices=[("bhxh", "BHXH"), ("bhyt", "BHYT"), ("bhtn", "BHTN")], max_length=4
+                    ),
+                ),
+                (
+                    "pay_scale",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("state", "State pay scale (thang lương nhà nước)"),
+                            ("employer", "employer's pay scale"),
+                        ],
+                        help_text="Empty: applies to both pay scales.",
+                        max_length=8,
+                    ),
+                ),
+                ("multiplier", models.PositiveSmallIntegerField()),
+                (
+                    "reference",
+                    models.CharField(
+                        choices=[
+                            ("base_salary", "base salary (lương cơ sở)"),
+                            ("regional_min_wage", "regional minimum wage (lương tối thiểu vùng)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['valid_from'],
-                'abstract': False,
-                'constraints': [models.UniqueConstraint(fields=('scheme', 'pay_scale', 'valid_from'), name='salary_cap_unique')],
+                "ordering": ["valid_from"],
+                "abstract": False,
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("scheme", "pay_scale", "valid_from"), name="salary_cap_unique"
+                    )
+                ],
             },
         ),
     ]

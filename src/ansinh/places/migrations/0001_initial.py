@@ -5,55 +5,123 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AdminUnit',
+            name="AdminUnit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('system', models.CharField(choices=[('legacy', '63 provinces, 3 levels (until 2025-06-30)'), ('2025', '34 provinces, 2 levels (from 2025-07-01)')], max_length=6)),
-                ('level', models.CharField(choices=[('province', 'province (tỉnh/thành phố)'), ('district', 'district (quận/huyện), legacy only'), ('commune', 'commune (xã/phường/đặc khu)')], max_length=8)),
-                ('code', models.CharField(max_length=5)),
-                ('name', models.CharField(max_length=120)),
-                ('short_name', models.CharField(max_length=100)),
-                ('unit_type', models.CharField(blank=True, max_length=30)),
-                ('province_code', models.CharField(db_index=True, max_length=2)),
-                ('key', models.CharField(help_text='Accent-free key used by the mapping data.', max_length=120)),
-                ('latitude', models.FloatField(blank=True, null=True)),
-                ('longitude', models.FloatField(blank=True, null=True)),
-                ('valid_from', models.DateField(blank=True, null=True)),
-                ('valid_to', models.DateField(blank=True, null=True)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='places.adminunit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "system",
+                    models.CharField(
+                        choices=[
+                            ("legacy", "63 provinces, 3 levels (until 2025-06-30)"),
+                            ("2025", "34 provinces, 2 levels (from 2025-07-01)"),
+                        ],
+                        max_length=6,
+                    ),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("province", "province (tỉnh/thành phố)"),
+                            ("district", "district (quận/huyện), legacy only"),
+                            ("commune", "commune (xã/phường/đặc khu)"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("code", models.CharField(max_length=5)),
+                ("name", models.CharField(max_length=120)),
+                ("short_name", models.CharField(max_length=100)),
+                ("unit_type", models.CharField(blank=True, max_length=30)),
+                ("province_code", models.CharField(db_index=True, max_length=2)),
+                (
+                    "key",
+                    models.CharField(
+                        help_text="Key of the vietnamadminunits mapping data, e.g. province_district_ward.",
+                        max_length=120,
+                    ),
+                ),
+                (
+                    "search_name",
+                    models.CharField(
+                        blank=True,
+                        help_text="ansinh.core.text.normalise(name), for search.",
+                        max_length=120,
+                    ),
+                ),
+                ("latitude", models.FloatField(blank=True, null=True)),
+                ("longitude", models.FloatField(blank=True, null=True)),
+                ("valid_from", models.DateField(blank=True, null=True)),
+                ("valid_to", models.DateField(blank=True, null=True)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="places.adminunit",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['system', 'code'],
+                "ordering": ["system", "code"],
             },
         ),
         migrations.CreateModel(
-            name='UnitSuccession',
+            name="UnitSuccession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('is_default', models.BooleanField(default=True)),
-                ('is_split', models.BooleanField(default=False)),
-                ('new', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='predecessors', to='places.adminunit')),
-                ('old', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='successors', to='places.adminunit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("is_default", models.BooleanField(default=True)),
+                ("is_split", models.BooleanField(default=False)),
+                (
+                    "new",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="predecessors",
+                        to="places.adminunit",
+                    ),
+                ),
+                (
+                    "old",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="successors",
+                        to="places.adminunit",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='adminunit',
-            index=models.Index(fields=['system', 'level', 'province_code'], name='places_admi_system_ac6a33_idx'),
+            model_name="adminunit",
+            index=models.Index(
+                fields=["system", "level", "province_code"], name="places_admi_system_ac6a33_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='adminunit',
-            constraint=models.UniqueConstraint(fields=('system', 'level', 'code'), name='admin_unit_code'),
+            model_name="adminunit",
+            constraint=models.UniqueConstraint(
+                fields=("system", "level", "code"), name="admin_unit_code"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='unitsuccession',
-            constraint=models.UniqueConstraint(fields=('old', 'new'), name='succession_unique'),
+            model_name="unitsuccession",
+            constraint=models.UniqueConstraint(fields=("old", "new"), name="succession_unique"),
         ),
     ]

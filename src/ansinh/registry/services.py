@@ -1,0 +1,955 @@
+"""Registry writes. Every write validates first, collecting all field errors, then writes inside
+one transaction: bad input writes nothing. Audit events are written when an actor is given.
+
+Employment spells: the contribution ledger keeps one employer per person-month, so overlapping
+spells of one person are refused; concurrent part-time contracts are out of scope for now.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ansinh.core.errors import Conflict, DomainError, ErrorCollector
+from ansinh.core.text import clean_name, normalise, sort_key, split_name
+from ansinh.law.models import PayScale
+from ansinh.registry import identifiers as ids
+from ansinh.registry.cardcodes import PARTICIPANT_GROUPS
+from ansinh.registry.models import (
+    ContractType,
+    Employer,
+    EmploymentSpell,
+    HealthInsuranceCard,
+    IdentityCheck,
+    LegacyNumber,
+    NumberCounter,
+    Person,
+    PersonNameWord,
+    PersonStatus,
+    SalaryPeriod,
+    SensitiveAttributes,
+    Sex,
+)
+
+EARLIEST_BIRTH = dt.date(1900, 1, 1)
+#: System-issued 10-digit card numbers start here: "99" is no province code, so they cannot
+#: collide with a BHXH number issued before 2025 (those start with a province code).
+CARD_NUMBER_BASE = 9_900_000_000
+_NAME_CHARS = re.compile(r"^[^\W\d_]+(?:[ '\-.][^\W\d_]+)*\.?$")
+_NATIONALITY = re.compile(r"^[A-Z]{2}$")
+_ETHNICITY = re.compile(r"^\d{2}$")
+_UNIT_CODE = re.compile(r"^(\d{7}|\d{10}|\d{13})$")
+_TAX_CODE = re.compile(r"^\d{10}(-?\d{3})?$")
+_SHORT_CODE = re.compile(r"^[0-9A-Z]{1,4}$")
+
+
+def _audit(actor: Any, action: str, object_type: str, object_id: str, **kw: Any) -> None:
+    if actor is None:
+        return
+    from ansinh.access.services import audit
+
+    audit(actor=actor, action=action, object_type=object_type, object_id=object_id, **kw)
+
+
+def _next_value(name: str, start: int = 0) -> int:
+    """Next number of a series. Must run inside a transaction: the counter row is locked
+    (SELECT … FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE transactions hold the write lock)."""
+    NumberCounter.objects.get_or_create(name=name, defaults={"last_value": start})
+    counter = NumberCounter.objects.select_for_update().get(name=name)
+    counter.last_value += 1
+    counter.save(update_fields=["last_value"])
+    return counter.last_value
+
+
+def _current_commune(code: str) -> Any:
+    from ansinh.places.selectors import current_commune
+
+    return current_commune(code)
+
+
+# --- Persons -----------------------------------------------------------------------------------
+
+
+@dataclass
+class PersonData:
+    """A validated person, ready to be written."""
+
+    personal_id: str | None
+    full_name: str
+    date_of_birth: dt.date
+    sex: str
+    nationality: str
+    address_unit: Any
+    ethnicity_code: str
+    legacy_numbers: list[str]
+    flags: list[str] = field(default_factory=list)
+
+
+def _parse_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+            try:
+                return dt.datetime.strptime(text, fmt).date()
+            except ValueError:
+                continue
+    return None
+
+
+def _check_birth_date(errs: ErrorCollector, value: Any, name: str = "date_of_birth") -> None:
+    day = _parse_date(value)
+    if day is None:
+        errs.add(
+            "date_invalid", name, "Ngày sinh không hợp lệ.", "The date of birth is not a date."
+        )
+    elif day > timezone.localdate():
+        errs.add(
+            "date_of_birth_future",
+            name,
+            "Ngày sinh không được ở tương lai.",
+            "The date of birth cannot be in the future.",
+        )
+    elif day < EARLIEST_BIRTH:
+        errs.add(
+            "date_of_birth_too_early",
+            name,
+            "Ngày sinh không được trước 01/01/1900.",
+            "The date of birth cannot be before 1900-01-01.",
+        )
+
+
+def _check_name(errs: ErrorCollector, full_name: Any) -> str:
+    name = clean_name(full_name) if isinstance(full_name, str) else ""
+    if not name:
+        errs.add("name_required", "full_name", "Họ tên là bắt buộc.", "The full name is required.")
+    elif len(name) > 120:
+        errs.add(
+            "name_too_long",
+            "full_name",
+            "Họ tên dài quá 120 ký tự.",
+            "The full name is longer than 120 characters.",
+        )
+    elif not _NAME_CHARS.match(name):
+        errs.add(
+            "name_invalid",
+            "full_name",
+            "Họ tên chỉ gồm chữ cái, dấu cách, dấu nháy và gạch nối.",
+            "The full name may contain only letters, spaces, apostrophes and hyphens.",
+        )
+    else:
+        family, middle, given = split_name(name)
+        if len(family) > 40 or len(middle) > 60 or len(given) > 40:
+            errs.add(
+                "name_too_long",
+                "full_name",
+                "Một phần của họ tên quá dài.",
+                "A part of the full name is too long.",
+            )
+    return name
+
+
+def _check_sex(errs: ErrorCollector, sex: Any) -> None:
+    if sex not in Sex.values:
+        errs.add("sex_invalid", "sex", "Giới tính phải là M hoặc F.", "Sex must be M or F.")
+
+
+def _check_nationality(errs: ErrorCollector, nationality: Any) -> None:
+    if not isinstance(nationality, str) or not _NATIONALITY.match(nationality):
+        errs.add(
+            "nationality_invalid",
+            "nationality",
+            "Quốc tịch phải là mã ISO 3166-1 gồm 2 chữ in hoa.",
+            "Nationality must be a two-letter ISO 3166-1 code.",
+        )
+
+
+def _check_ethnicity(errs: ErrorCollector, code: Any) -> None:
+    # GSO list of Vietnam's 54 ethnic groups, codes 01–54 (Decision 121-TCTK/PPCĐ).
+    if code and not (isinstance(code, str) and _ETHNICITY.match(code) and 1 <= int(code) <= 54):
+        errs.add(
+            "ethnicity_invalid",
+            "ethnicity_code",
+            "Mã dân tộc phải từ 01 đến 54.",
+            "The ethnicity code must be 01 to 54.",
+        )
+
+
+def _address_unit(errs: ErrorCollector, code: Any, name: str = "address_unit_code") -> Any:
+    if not code:
+        return None
+    try:
+        return _current_commune(str(code))
+    except DomainError as exc:
+        for e in exc.errors:
+            errs.add(e.code, name, e.message_vi, e.message_en)
+        return None
+
+
+def validate_person(
+    *,
+    personal_id: str | None,
+    full_name: str,
+    date_of_birth: Any,
+    sex: str,
+    nationality: str = "VN",
+    address_unit_code: str | None = None,
+    ethnicity_code: str = "",
+    legacy_numbers: Sequence[str] = (),
+) -> PersonData:
+    """All field checks of a new person, without touching the database except to read units
+    and duplicates. Raises DomainError with every field error; Conflict for duplicates."""
+    errs = ErrorCollector()
+    name = _check_name(errs, full_name)
+    _check_birth_date(errs, date_of_birth)
+    _check_sex(errs, sex)
+    _check_nationality(errs, nationality)
+    _check_ethnicity(errs, ethnicity_code)
+    unit = _address_unit(errs, address_unit_code)
+    pid = (personal_id or "").strip() or None
+    flags: list[str] = []
+    day = _parse_date(date_of_birth)
+    if pid is not None:
+        check = ids.check_personal_id(
+            pid, date_of_birth=day, sex=sex if sex in Sex.values else None
+        )
+        errs.errors.extend(check.errors)
+        flags = check.flags
+    legacy = [str(n).strip() for n in legacy_numbers]
+    for i, number in enumerate(legacy):
+        if not ids.is_legacy_number(number):
+            errs.add(
+                "legacy_number_format",
+                f"legacy_numbers[{i}]",
+                "Mã số BHXH cũ phải gồm đúng 10 chữ số.",
+                "A legacy social insurance number must be exactly 10 digits.",
+            )
+    errs.raise_if_any()
+    dup = ErrorCollector()
+    if pid is not None and Person.objects.filter(ss_number=pid).exists():
+        dup.add(
+            "duplicate_personal_id",
+            "personal_id",
+            "Số định danh cá nhân đã có trong sổ đăng ký.",
+            "This personal ID is already registered.",
+        )
+    taken = set(LegacyNumber.objects.filter(number__in=legacy).values_list("number", flat=True))
+    for i, number in enumerate(legacy):
+        if number in taken or legacy.index(number) != i:
+            dup.add(
+                "duplicate_legacy_number",
+                f"legacy_numbers[{i}]",
+                f"Mã số BHXH {number} đã được dùng.",
+                f"Legacy number {number} is already in use.",
+            )
+    if dup:
+        raise Conflict.many(dup.errors)
+    assert day is not None
+    return PersonData(
+        personal_id=pid,
+        full_name=name,
+        date_of_birth=day,
+        sex=sex,
+        nationality=nationality,
+        address_unit=unit,
+        ethnicity_code=ethnicity_code or "",
+        legacy_numbers=legacy,
+        flags=flags,
+    )
+
+
+def _name_fields(full_name: str) -> dict[str, str]:
+    family, middle, given = split_name(full_name)
+    return {
+        "full_name": full_name,
+        "family_name": family,
+        "middle_name": middle,
+        "given_name": given,
+        "name_normalised": normalise(full_name),
+        "sort_key": sort_key(full_name),
+    }
+
+
+def _write_name_words(person: Person) -> None:
+    PersonNameWord.objects.filter(person=person).delete()
+    words = sorted({w[:40] for w in person.name_normalised.split(" ") if w})
+    PersonNameWord.objects.bulk_create([PersonNameWord(person=person, word=w) for w in words])
+
+
+def _create_person(data: PersonData) -> Person:
+    if data.personal_id:
+        ss_number = data.personal_id
+        check = IdentityCheck.FLAGGED if data.flags else IdentityCheck.CONSISTENT
+    else:
+        ss_number = f"NN{_next_value('ss_number'):010d}"
+        check = IdentityCheck.NOT_APPLICABLE
+    try:
+        with transaction.atomic():
+            person = Person.objects.create(
+                ss_number=ss_number,
+                personal_id=data.personal_id,
+                date_of_birth=data.date_of_birth,
+                sex=data.sex,
+                nationality=data.nationality,
+                address_unit=data.address_unit,
+                identity_check=check,
+                identity_flags=",".join(data.flags),
+                **_name_fields(data.full_name),
+            )
+            LegacyNumber.objects.bulk_create(
+                [LegacyNumber(person=person, number=n) for n in data.legacy_numbers]
+            )
+    except IntegrityError as exc:  # lost a race with a concurrent registration
+        raise Conflict(
+            "duplicate_personal_id",
+            "personal_id",
+            "Số định danh cá nhân hoặc mã số BHXH đã có trong sổ đăng ký.",
+            "The personal ID or a legacy number is already registered.",
+        ) from exc
+    if data.ethnicity_code:
+        SensitiveAttributes.objects.create(person=person, ethnicity_code=data.ethnicity_code)
+    _write_name_words(person)
+    return person
+
+
+def register_person(
+    *,
+    personal_id: str | None,
+    full_name: str,
+    date_of_birth: dt.date,
+    sex: str,
+    nationality: str = "VN",
+    address_unit_code: str | None = None,
+    ethnicity_code: str = "",
+    legacy_numbers: Sequence[str] = (),
+    actor: Any = None,
+) -> Person:
+    """Register a person (đăng ký đối tượng). A personal ID that disagrees with the birth date
+    or sex is kept and flagged for verification; no personal ID → a system number ``NN…``."""
+    data = validate_person(
+        personal_id=personal_id,
+        full_name=full_name,
+        date_of_birth=date_of_birth,
+        sex=sex,
+        nationality=nationality,
+        address_unit_code=address_unit_code,
+        ethnicity_code=ethnicity_code,
+        legacy_numbers=legacy_numbers,
+    )
+    with transaction.atomic():
+        person = _create_person(data)
+        _audit(actor, "create", "person", str(person.pk))
+    return person
+
+
+_ROW_KEYS = (
+    "personal_id",
+    "full_name",
+    "date_of_birth",
+    "sex",
+    "nationality",
+    "address_unit_code",
+    "ethnicity_code",
+    "legacy_numbers",
+)
+
+
+def register_persons_batch(rows: list[dict[str, Any]], *, actor: Any) -> list[Person]:
+    """ALL-OR-NOTHING: every row is validated first; any error → one DomainError listing every
+    row error (field ``rows[i].field``) and nothing is written."""
+    errs = ErrorCollector()
+    data: list[PersonData] = []
+    seen_pids: dict[str, int] = {}
+    seen_legacy: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        unknown = set(row) - set(_ROW_KEYS)
+        if unknown:
+            errs.add(
+                "unknown_field",
+                f"rows[{i}].{sorted(unknown)[0]}",
+                "Trường không được hỗ trợ.",
+                "Unsupported field.",
+            )
+            continue
+        kw = {"personal_id": None, **row}
+        kw.setdefault("full_name", "")
+        kw.setdefault("date_of_birth", None)
+        kw.setdefault("sex", "")
+        try:
+            item = validate_person(**kw)
+        except DomainError as exc:
+            for e in exc.errors:
+                errs.add(e.code, f"rows[{i}].{e.field}", e.message_vi, e.message_en)
+            continue
+        if item.personal_id:
+            if item.personal_id in seen_pids:
+                errs.add(
+                    "duplicate_personal_id",
+                    f"rows[{i}].personal_id",
+                    f"Trùng số định danh với dòng {seen_pids[item.personal_id]}.",
+                    f"Same personal ID as row {seen_pids[item.personal_id]}.",
+                )
+            seen_pids.setdefault(item.personal_id, i)
+        for number in item.legacy_numbers:
+            if number in seen_legacy:
+                errs.add(
+                    "duplicate_legacy_number",
+                    f"rows[{i}].legacy_numbers",
+                    f"Trùng mã số BHXH với dòng {seen_legacy[number]}.",
+                    f"Same legacy number as row {seen_legacy[number]}.",
+                )
+            seen_legacy.setdefault(number, i)
+        data.append(item)
+    errs.raise_if_any()
+    with transaction.atomic():
+        persons = [_create_person(item) for item in data]
+        _audit(actor, "create", "person", "", detail={"batch": len(persons)})
+    return persons
+
+
+_UPDATABLE = {"full_name", "date_of_birth", "sex", "nationality", "address_unit_code"}
+
+
+def update_person(person: Person, *, actor: Any = None, **changes: Any) -> Person:
+    """Change name, date of birth, sex, nationality or address. Identifiers are not changed
+    here; the identity check is recomputed when the birth date or sex changes."""
+    errs = ErrorCollector()
+    for key in sorted(set(changes) - _UPDATABLE):
+        errs.add("not_updatable", key, "Không thể sửa trường này.", "This field cannot be changed.")
+    if "full_name" in changes:
+        changes["full_name"] = _check_name(errs, changes["full_name"])
+    if "date_of_birth" in changes:
+        _check_birth_date(errs, changes["date_of_birth"])
+    if "sex" in changes:
+        _check_sex(errs, changes["sex"])
+    if "nationality" in changes:
+        _check_nationality(errs, changes["nationality"])
+    unit = _address_unit(errs, changes.get("address_unit_code"))
+    errs.raise_if_any()
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        if "full_name" in changes:
+            for k, v in _name_fields(changes["full_name"]).items():
+                setattr(person, k, v)
+        if "date_of_birth" in changes:
+            person.date_of_birth = _parse_date(changes["date_of_birth"])  # type: ignore[assignment]
+        for key in ("sex", "nationality"):
+            if key in changes:
+                setattr(person, key, changes[key])
+        if "address_unit_code" in changes:
+            person.address_unit = unit
+        if person.personal_id:
+            flags = ids.check_personal_id(
+                person.personal_id, date_of_birth=person.date_of_birth, sex=person.sex
+            ).flags
+            person.identity_flags = ",".join(flags)
+            person.identity_check = IdentityCheck.FLAGGED if flags else IdentityCheck.CONSISTENT
+        person.save()
+        if "full_name" in changes:
+            _write_name_words(person)
+        _audit(actor, "update", "person", str(person.pk), detail={"fields": sorted(changes)})
+    return person
+
+
+def add_legacy_number(person: Person, number: str, *, actor: Any = None) -> LegacyNumber:
+    """Attach a pre-2025 10-digit social insurance number as an alias."""
+    number = (number or "").strip()
+    if not ids.is_legacy_number(number):
+        raise DomainError(
+            "legacy_number_format",
+            "number",
+            "Mã số BHXH cũ phải gồm đúng 10 chữ số.",
+            "A legacy social insurance number must be exactly 10 digits.",
+        )
+    existing = LegacyNumber.objects.filter(number=number).first()
+    if existing is not None:
+        if existing.person_id == person.pk:
+            return existing
+        raise Conflict(
+            "duplicate_legacy_number",
+            "number",
+            f"Mã số BHXH {number} đã thuộc về người khác.",
+            f"Legacy number {number} belongs to another person.",
+        )
+    with transaction.atomic():
+        row = LegacyNumber.objects.create(person=person, number=number)
+        _audit(actor, "update", "person", str(person.pk), detail={"legacy_number": number})
+    return row
+
+
+def set_ethnicity(person: Person, ethnicity_code: str, *, actor: Any = None) -> None:
+    """Record the ethnicity (sensitive data, Decree 13/2023); empty clears it."""
+    errs = ErrorCollector()
+    _check_ethnicity(errs, ethnicity_code)
+    errs.raise_if_any()
+    with transaction.atomic():
+        SensitiveAttributes.objects.update_or_create(
+            person=person, defaults={"ethnicity_code": ethnicity_code or ""}
+        )
+        _audit(actor, "update", "person", str(person.pk), detail={"sensitive": True})
+
+
+def mark_deceased(person: Person, *, date_of_death: dt.date, actor: Any = None) -> Person:
+    """Record a death; open employment spells end on the day of death."""
+    if not isinstance(date_of_death, dt.date):
+        raise DomainError("date_invalid", "date_of_death", "Ngày mất không hợp lệ.", "Not a date.")
+    if date_of_death > timezone.localdate() or date_of_death < person.date_of_birth:
+        raise DomainError(
+            "date_of_death_invalid",
+            "date_of_death",
+            "Ngày mất không được ở tương lai hoặc trước ngày sinh.",
+            "The date of death cannot be in the future or before the date of birth.",
+        )
+    if person.spells.filter(start__gt=date_of_death).exists():
+        raise DomainError(
+            "spell_after_death",
+            "date_of_death",
+            "Có quá trình làm việc bắt đầu sau ngày mất.",
+            "An employment spell starts after the date of death.",
+        )
+    with transaction.atomic():
+        person.status = PersonStatus.DECEASED
+        person.date_of_death = date_of_death
+        person.save(update_fields=["status", "date_of_death", "updated_at"])
+        person.spells.filter(end__isnull=True).update(
+            end=date_of_death, termination_reason="deceased"
+        )
+        _audit(actor, "update", "person", str(person.pk), detail={"deceased": True})
+    return person
+
+
+# --- CSV import (per row) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    field: str | None
+    code: str
+    message_vi: str
+    message_en: str
+
+
+@dataclass
+class ImportReport:
+    """PER-ROW import result: good rows are kept, bad rows are listed."""
+
+    created: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return len({e.line for e in self.errors})
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+_SEX_WORDS = {"m": "M", "nam": "M", "male": "M", "f": "F", "nữ": "F", "nu": "F", "female": "F"}
+IMPORT_COLUMNS = (
+    "personal_id",
+    "legacy_number",
+    "full_name",
+    "date_of_birth",
+    "sex",
+    "nationality",
+    "address_unit_code",
+)
+
+
+def _existing_match(row: dict[str, Any]) -> Person | None:
+    """The person this row describes if already registered, for idempotent re-imports."""
+    if row["personal_id"]:
+        return Person.objects.filter(ss_number=row["personal_id"]).first()
+    if row["legacy_numbers"]:
+        hit = LegacyNumber.objects.filter(number=row["legacy_numbers"][0]).first()
+        return hit.person if hit else None
+    return None
+
+
+def _same_data(person: Person, row: dict[str, Any]) -> bool:
+    unit_code = person.address_unit.code if person.address_unit_id else ""
+    return (
+        person.full_name == clean_name(row["full_name"])
+        and person.date_of_birth == _parse_date(row["date_of_birth"])
+        and person.sex == row["sex"]
+        and person.nationality == row["nationality"]
+        and unit_code == (row["address_unit_code"] or "")
+        and set(row["legacy_numbers"])
+        <= set(person.legacy_numbers.values_list("number", flat=True))
+    )
+
+
+def import_persons(
+    path_or_file: str | Path | IO[str] | IO[bytes], *, actor: Any = None
+) -> ImportReport:
+    """Import persons from CSV (UTF-8, with or without BOM). PER-ROW: each good row is written
+    in its own transaction and kept; each bad row is reported with its line number. A row whose
+    person is already present with the same data is counted as unchanged (re-import = no-op)."""
+    if isinstance(path_or_file, str | Path):
+        text = Path(path_or_file).read_bytes().decode("utf-8-sig")
+    else:
+        raw = path_or_file.read()
+        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw.lstrip("\ufeff")
+    reader = csv.DictReader(io.StringIO(text))
+    report = ImportReport()
+    missing = [
+        c for c in ("full_name", "date_of_birth", "sex") if c not in (reader.fieldnames or [])
+    ]
+    if missing:
+        report.errors.append(
+            RowError(1, missing[0], "missing_column", "Thiếu cột bắt buộc.", "Missing column.")
+        )
+        return report
+    for raw_row in reader:
+        line = reader.line_num
+
+        def get(k: str, r: dict[str, Any] = raw_row) -> str:
+            return (r.get(k) or "").strip()
+
+        row: dict[str, Any] = {
+            "personal_id": get("personal_id") or None,
+            "full_name": get("full_name"),
+            "date_of_birth": get("date_of_birth"),
+            "sex": _SEX_WORDS.get(get("sex").lower(), get("sex")),
+            "nationality": get("nationality").upper() or "VN",
+            "address_unit_code": get("address_unit_code") or None,
+            "legacy_numbers": [get("legacy_number")] if get("legacy_number") else [],
+        }
+        existing = _existing_match(row)
+        if existing is not None:
+            if _same_data(existing, row):
+                report.unchanged += 1
+                continue
+        try:
+            register_person(**row, actor=actor)
+        except DomainError as exc:
+            for e in exc.errors:
+                report.errors.append(RowError(line, e.field, e.code, e.message_vi, e.message_en))
+            continue
+        report.created += 1
+    return report
+
+
+# --- Employers ---------------------------------------------------------------------------------
+
+
+def register_employer(
+    *,
+    unit_code: str,
+    unit_type: str,
+    participant_group: str,
+    name: str,
+    address_unit_code: str,
+    wage_region: int,
+    tax_code: str = "",
+    sector: str = "",
+    pay_scale: str = "employer",
+    actor: Any = None,
+) -> Employer:
+    """Register an employer under the VSS code set: unit identifier DD (7-digit budget code,
+    10-digit enterprise code, or 13 digits for a branch), type DT and group LH (1–4 letters or
+    digits each; the official DT/LH lists are not published, so only the shape is checked)."""
+    errs = ErrorCollector()
+    unit_code = (unit_code or "").strip().replace("-", "")
+    if not _UNIT_CODE.match(unit_code):
+        errs.add(
+            "unit_code_format",
+            "unit_code",
+            "Mã đơn vị phải là mã doanh nghiệp 10 (13) số hoặc mã quan hệ ngân sách 7 số.",
+            "The unit code must be a 10 (or 13) digit enterprise code or a 7-digit budget code.",
+        )
+    for key, value in (("unit_type", unit_type), ("participant_group", participant_group)):
+        if not isinstance(value, str) or not _SHORT_CODE.match(value):
+            errs.add(
+                f"{key}_invalid",
+                key,
+                "Mã phải gồm 1–4 chữ in hoa hoặc chữ số.",
+                "The code must be 1–4 upper-case letters or digits.",
+            )
+    name = clean_name(name or "")
+    if not name or len(name) > 200:
+        errs.add(
+            "name_required",
+            "name",
+            "Tên đơn vị là bắt buộc (tối đa 200 ký tự).",
+            "The employer name is required (at most 200 characters).",
+        )
+    if not isinstance(wage_region, int) or not 1 <= wage_region <= 4:
+        errs.add(
+            "wage_region_invalid",
+            "wage_region",
+            "Vùng lương tối thiểu phải từ 1 đến 4 (vùng I–IV).",
+            "The wage region must be 1 to 4 (regions I–IV).",
+        )
+    if tax_code and not _TAX_CODE.match(tax_code):
+        errs.add(
+            "tax_code_format",
+            "tax_code",
+            "Mã số thuế phải gồm 10 hoặc 13 chữ số.",
+            "The tax code must have 10 or 13 digits.",
+        )
+    if len(sector or "") > 60:
+        errs.add("sector_too_long", "sector", "Ngành quá dài.", "The sector is too long.")
+    if pay_scale not in PayScale.values:
+        errs.add(
+            "pay_scale_invalid",
+            "pay_scale",
+            "Thang lương phải là 'state' hoặc 'employer'.",
+            "The pay scale must be 'state' or 'employer'.",
+        )
+    if not address_unit_code:
+        errs.add(
+            "unknown_unit", "address_unit_code", "Địa bàn là bắt buộc.", "The address is required."
+        )
+    unit = _address_unit(errs, address_unit_code)
+    errs.raise_if_any()
+    if Employer.objects.filter(unit_code=unit_code).exists():
+        raise Conflict(
+            "duplicate_unit_code",
+            "unit_code",
+            "Mã đơn vị đã được đăng ký.",
+            "This unit code is already registered.",
+        )
+    with transaction.atomic():
+        employer = Employer.objects.create(
+            unit_code=unit_code,
+            unit_type=unit_type,
+            participant_group=participant_group,
+            tax_code=tax_code,
+            name=name,
+            name_normalised=normalise(name),
+            address_unit=unit,
+            wage_region=wage_region,
+            sector=sector,
+            pay_scale=pay_scale,
+        )
+        _audit(actor, "create", "employer", str(employer.pk))
+    return employer
+
+
+# --- Employment spells and salaries ----------------------------------------------------------
+
+
+def _check_money(errs: ErrorCollector, salary: Any, allowances: Any) -> None:
+    for key, value in (("salary", salary), ("allowances", allowances)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            errs.add(
+                f"{key}_invalid", key, "Số tiền phải là số nguyên đồng.", "Must be whole đồng."
+            )
+        elif value < 0:
+            errs.add(
+                f"{key}_negative",
+                key,
+                "Số tiền không được âm.",
+                "The amount cannot be negative.",
+            )
+
+
+def _overlap_error() -> DomainError:
+    return Conflict(
+        "spell_overlap",
+        "start",
+        "Quá trình làm việc trùng thời gian với một quá trình khác của người này.",
+        "The employment spell overlaps another spell of this person.",
+    )
+
+
+def open_spell(
+    *,
+    person: Person,
+    employer: Employer,
+    start: dt.date,
+    contract_type: str,
+    salary: int,
+    allowances: int = 0,
+    occupation: str = "",
+    reported_on: dt.date | None = None,
+) -> EmploymentSpell:
+    """Start an employment spell (báo tăng) with its first salary period."""
+    errs = ErrorCollector()
+    if not isinstance(start, dt.date):
+        errs.add("date_invalid", "start", "Ngày bắt đầu không hợp lệ.", "The start is not a date.")
+    elif start < person.date_of_birth or (person.date_of_death and start > person.date_of_death):
+        errs.add(
+            "start_invalid",
+            "start",
+            "Ngày bắt đầu phải sau ngày sinh và trước ngày mất.",
+            "The start must be after birth and before death.",
+        )
+    if contract_type not in ContractType.values:
+        errs.add(
+            "contract_type_invalid",
+            "contract_type",
+            "Loại hợp đồng không hợp lệ.",
+            "Unknown contract type.",
+        )
+    _check_money(errs, salary, allowances)
+    if len(occupation or "") > 120:
+        errs.add("occupation_too_long", "occupation", "Nghề quá dài.", "Occupation too long.")
+    if not employer.active:
+        errs.add(
+            "employer_inactive",
+            "employer",
+            "Đơn vị đã ngừng hoạt động.",
+            "The employer is inactive.",
+        )
+    errs.raise_if_any()
+    with transaction.atomic():
+        # Lock the person so two concurrent spells of one person cannot both pass the check.
+        Person.objects.select_for_update().filter(pk=person.pk).first()
+        if EmploymentSpell.objects.filter(
+            Q(end__isnull=True) | Q(end__gte=start), person=person
+        ).exists():
+            raise _overlap_error()
+        spell = EmploymentSpell.objects.create(
+            person=person,
+            employer=employer,
+            start=start,
+            contract_type=contract_type,
+            occupation=occupation,
+            reported_on=reported_on,
+        )
+        SalaryPeriod.objects.create(
+            spell=spell, valid_from=start, salary=salary, allowances=allowances
+        )
+    return spell
+
+
+def close_spell(spell: EmploymentSpell, *, end: dt.date, reason: str = "") -> EmploymentSpell:
+    """End a spell (báo giảm) on ``end``, inclusive."""
+    errs = ErrorCollector()
+    if not isinstance(end, dt.date):
+        errs.add("date_invalid", "end", "Ngày kết thúc không hợp lệ.", "The end is not a date.")
+    elif end < spell.start:
+        errs.add(
+            "end_before_start",
+            "end",
+            "Ngày kết thúc trước ngày bắt đầu.",
+            "The end is before the start.",
+        )
+    if spell.end is not None:
+        errs.add("spell_closed", "end", "Quá trình đã kết thúc.", "The spell is already closed.")
+    if len(reason or "") > 40:
+        errs.add("reason_too_long", "reason", "Lý do quá dài.", "The reason is too long.")
+    errs.raise_if_any()
+    if spell.salaries.filter(valid_from__gt=end).exists():
+        raise DomainError(
+            "salary_after_end",
+            "end",
+            "Có mức lương bắt đầu sau ngày kết thúc.",
+            "A salary period starts after the end.",
+        )
+    with transaction.atomic():
+        spell.end = end
+        spell.termination_reason = reason
+        spell.save(update_fields=["end", "termination_reason"])
+    return spell
+
+
+def set_salary(
+    spell: EmploymentSpell, *, valid_from: dt.date, salary: int, allowances: int = 0
+) -> SalaryPeriod:
+    """Set the insured salary from ``valid_from`` on (điều chỉnh mức lương); a period starting
+    the same day is replaced."""
+    errs = ErrorCollector()
+    if not isinstance(valid_from, dt.date):
+        errs.add("date_invalid", "valid_from", "Ngày không hợp lệ.", "Not a date.")
+    elif valid_from < spell.start or (spell.end is not None and valid_from > spell.end):
+        errs.add(
+            "outside_spell",
+            "valid_from",
+            "Ngày áp dụng nằm ngoài quá trình làm việc.",
+            "The date is outside the employment spell.",
+        )
+    _check_money(errs, salary, allowances)
+    errs.raise_if_any()
+    with transaction.atomic():
+        period, _ = SalaryPeriod.objects.update_or_create(
+            spell=spell,
+            valid_from=valid_from,
+            defaults={"salary": salary, "allowances": allowances},
+        )
+    return period
+
+
+# --- Health insurance cards --------------------------------------------------------------------
+
+
+def issue_card(
+    person: Person,
+    *,
+    participant_group: str,
+    benefit_level: int,
+    province_code: str,
+    valid_from: dt.date,
+    valid_to: dt.date | None = None,
+    facility_code: str = "",
+    facility_name: str = "",
+) -> HealthInsuranceCard:
+    """Issue a health insurance card. Its 10-digit number is the person's legacy number when
+    there is one, else a system-issued number from the 99… range."""
+    errs = ErrorCollector()
+    if participant_group not in PARTICIPANT_GROUPS:
+        errs.add(
+            "card_group",
+            "participant_group",
+            "Mã đối tượng không có trong danh mục (QĐ 1351/QĐ-BHXH).",
+            "Unknown participant group (Decision 1351/QĐ-BHXH).",
+        )
+    if not isinstance(benefit_level, int) or not 1 <= benefit_level <= 5:
+        errs.add(
+            "card_level", "benefit_level", "Mức hưởng phải từ 1 đến 5.", "Level must be 1 to 5."
+        )
+    from ansinh.places.codes import LEGACY_PROVINCE_CODES
+
+    if province_code not in LEGACY_PROVINCE_CODES:
+        errs.add(
+            "card_province", "province_code", "Mã tỉnh không tồn tại.", "Unknown province code."
+        )
+    if not isinstance(valid_from, dt.date):
+        errs.add("date_invalid", "valid_from", "Ngày không hợp lệ.", "Not a date.")
+    elif valid_to is not None and valid_to < valid_from:
+        errs.add(
+            "end_before_start",
+            "valid_to",
+            "Hạn thẻ kết thúc trước ngày bắt đầu.",
+            "The card expires before it starts.",
+        )
+    if len(facility_code or "") > 10 or len(facility_name or "") > 200:
+        errs.add("facility_invalid", "facility_code", "Mã cơ sở KCB quá dài.", "Too long.")
+    errs.raise_if_any()
+    with transaction.atomic():
+        legacy = person.legacy_numbers.order_by("id").first()
+        if legacy is not None:
+            short = legacy.number
+        else:
+            short = str(_next_value("card_number", start=CARD_NUMBER_BASE))
+        card = HealthInsuranceCard.objects.create(
+            person=person,
+            number=f"{participant_group}{benefit_level}{province_code}{short}",
+            short_number=short,
+            participant_group=participant_group,
+            benefit_level=benefit_level,
+            province_code=province_code,
+            initial_facility_code=facility_code,
+            initial_facility_name=facility_name,
+            valid_from=valid_from,
+            valid_to=valid_to,
+        )
+    return card

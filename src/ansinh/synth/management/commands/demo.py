@@ -1,0 +1,73 @@
+"""``ansinh demo``: the demo organisations, users and data set; ``--logins`` prints the logins."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management import get_commands
+from django.core.management.base import BaseCommand, CommandError
+
+from ansinh.registry.models import Person
+from ansinh.synth.demo import DEMO_PARAMS, demo_logins, ensure_demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo organisations and users (one per role, password + TOTP) and generate "
+        "the demo data set (Hà Nội, 50,000 persons, 2,000 employers, 36 months)."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--if-missing",
+            action="store_true",
+            help="Do nothing that is already there (safe to run on every start).",
+        )
+        parser.add_argument("--logins", action="store_true", help="Print the demo logins.")
+        parser.add_argument("--persons", type=int, default=DEMO_PARAMS.persons)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["logins"]:
+            self._print_logins()
+            return
+        if not options["if_missing"] and Person.objects.exists():
+            raise CommandError(
+                "The registry already has persons; use --if-missing to add only what is missing."
+            )
+        params = DEMO_PARAMS
+        if options["persons"] != params.persons:
+            from dataclasses import replace
+
+            params = replace(params, persons=options["persons"])
+        started = time.perf_counter()
+        summary = ensure_demo(params=params, progress=options["verbosity"] > 0)
+        if summary is None:
+            self.stdout.write("demo data: already present")
+        else:
+            for line in summary.lines():
+                self.stdout.write(line)
+        self.stdout.write(f"demo ready in {time.perf_counter() - started:.1f} s")
+
+    def _print_logins(self) -> None:
+        rows = demo_logins()
+        if not rows:
+            raise CommandError("No demo users yet: run `ansinh demo --if-missing` first.")
+        has_totp_command = "totp" in get_commands()
+        self.stdout.write("Demo logins (throw-away demo only):")
+        self.stdout.write(
+            f"{'role':<18} {'username':<13} {'password':<24} {'TOTP secret':<34} organisation"
+        )
+        for login, secret, _code in rows:
+            self.stdout.write(
+                f"{login.role:<18} {login.username:<13} {login.password:<24} {secret:<34} "
+                f"{login.organisation}"
+            )
+        if has_totp_command:
+            self.stdout.write("Current TOTP code: `ansinh totp USERNAME`, or add the secret")
+        else:
+            self.stdout.write("Current TOTP codes now:")
+            for login, _secret, code in rows:
+                self.stdout.write(f"  {login.username}: {code}")
+            self.stdout.write("For later codes add the secret")
+        self.stdout.write("to any authenticator app (RFC 6238, 30 s, 6 digits).")

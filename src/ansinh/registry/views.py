@@ -16,7 +16,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS
 from django.utils.translation import get_language
@@ -28,7 +27,7 @@ from ansinh.access.services import audit, authorize_employer_read, authorize_per
 from ansinh.core.errors import DomainError, Forbidden
 from ansinh.places.models import AdminUnit, UnitLevel, UnitSystem
 from ansinh.registry import selectors
-from ansinh.registry.models import Employer, IdentityCheck, Person, SensitiveAttributes
+from ansinh.registry.models import IdentityCheck, Person, SensitiveAttributes
 
 PAGE_SIZE = 25
 PURPOSE_MINUTES = 30
@@ -439,10 +438,6 @@ def employer_detail(request: HttpRequest, unit_code: str) -> HttpResponse:
             "chart": bills_chart(list(reversed(bills[:24])), today=today),
         },
     )
-
-
-def employer_url(employer: Employer) -> str:
-    return reverse("registry:employer_detail", kwargs={"unit_code": employer.unit_code})
 
 
 # --- the bills chart (inline SVG, drawn on the server) ----------------------------------------

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -27,7 +30,19 @@ from ansinh.wsgi import application
 
 
 @pytest.fixture
-def api_headers(admin_units: None) -> dict[str, str]:  # noqa: F811 - fixture imported above
+def keep_test_connection() -> Iterator[None]:
+    """Requests go through the real WSGI handler, which closes the database connection when a
+    request ends; the test's transaction lives on that connection, so keep it open, as
+    Django's own test client does."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_headers(admin_units: None, keep_test_connection: None) -> dict[str, str]:  # noqa: F811
     org = make_org(kind="central", scope_codes=(), nationwide=True)
     user = make_staff("administrator", org=org, is_superuser=True, is_staff=True)
     employer = make_employer()
@@ -76,3 +91,25 @@ def test_api_conforms_to_its_schema(case: Any, api_headers: dict[str, str]) -> N
         headers=api_headers,
         checks=[not_a_server_error, response_schema_conformance, error_shape],
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "/api/v1/registry/persons?q=an%00", None),
+        ("get", "/api/v1/registry/persons/0010%0090", None),
+        ("post", "/api/v1/registry/persons/batch", '{"rows": [{"full_name": "A\\u0000"}]}'),
+    ],
+)
+def test_control_characters_are_refused_not_a_server_error(
+    client: Any, api_headers: dict[str, str], method: str, path: str, body: str | None
+) -> None:
+    """A NUL byte cannot be stored by PostgreSQL; it must be a clear 4xx on both databases."""
+    headers = {"HTTP_AUTHORIZATION": api_headers["Authorization"], "HTTP_X_PURPOSE": "test"}
+    if method == "get":
+        response = client.get(path, **headers)
+    else:
+        response = client.post(path, body, content_type="application/json", **headers)
+    assert 400 <= response.status_code < 500
+    assert response.json()["code"]

@@ -87,3 +87,12 @@ def test_sqlite_concurrent_writers_do_not_hit_database_is_locked(tmp_path: Path)
         (count, top) = conn.execute("SELECT COUNT(*), MAX(n) FROM counter").fetchone()
     # Every transaction saw the previous one's row: no lost update, no lock error.
     assert count == top == rounds * workers
+
+
+@pytest.mark.django_db
+def test_vietnamese_by_default_even_for_an_english_browser(client: Client) -> None:
+    response = client.get("/access/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response.status_code == 200
+    assert "Đăng nhập" in response.content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/access/login/"})
+    assert "Sign in" in client.get("/access/login/").content.decode()

@@ -14,6 +14,7 @@ from ansinh.access.api import router as access_router
 from ansinh.access.auth import ApiKeyOrSession
 from ansinh.contributions.api import router as contributions_router
 from ansinh.core.errors import DomainError
+from ansinh.core.parser import StrictTextParser
 from ansinh.places.api import router as places_router
 from ansinh.registry.api import router as registry_router
 
@@ -29,6 +30,7 @@ api = NinjaAPI(
     docs_url="/docs",
     openapi_url="/openapi.json",
     auth=ApiKeyOrSession(),
+    parser=StrictTextParser(),
 )
 
 

@@ -17,6 +17,7 @@ from ansinh.access.selectors import (
 )
 from ansinh.access.testing import make_org, make_unit, make_user
 from ansinh.access.tests.helpers import employer, person, spell
+from ansinh.places.models import AdminUnit
 from ansinh.registry.models import Employer, Person
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +41,13 @@ def visible(user: object) -> set[int]:
 
 def test_province_scope_covers_its_communes(units: dict) -> None:
     user = make_user("officer", org=make_org(scope_codes=("01",)))
-    assert scope_commune_ids(user) == {units["a1"].pk, units["a2"].pk}
+    scope = scope_commune_ids(user)
+    # Other tests may have loaded the real units: check ours are in and province 79's are not.
+    assert {units["a1"].pk, units["a2"].pk} <= scope
+    assert units["b1"].pk not in scope
+    assert set(AdminUnit.objects.filter(pk__in=scope).values_list("province_code", flat=True)) == {
+        "01"
+    }
     inside, also_inside, outside = person(units["a1"]), person(units["a2"]), person(units["b1"])
     homeless = person(None)
     assert visible(user) == {inside.pk, also_inside.pk}

@@ -27,6 +27,6 @@ class Command(BaseCommand):
             self.stdout.write(f"administrative units: {counts}")
         else:
             self.stdout.write("administrative units: already loaded")
-        self.stdout.write(f"rule tables: {sync_rules()} rows checked")
+        self.stdout.write(f"rule tables: {sync_rules()} rows written (0 = already up to date)")
         ensure_roles()
         self.stdout.write("roles: ensured")

@@ -64,7 +64,10 @@ class Command(BaseCommand):
                 f"{login.organisation}"
             )
         if has_totp_command:
-            self.stdout.write("Current TOTP code: `ansinh totp USERNAME`, or add the secret")
+            self.stdout.write(
+                "Open http://127.0.0.1:8000/ and sign in; for the 6-digit code run "
+                "`.venv/bin/ansinh totp USERNAME` in this folder, or add the secret"
+            )
         else:
             self.stdout.write("Current TOTP codes now:")
             for login, _secret, code in rows:

@@ -15,7 +15,8 @@ from ninja.responses import Status
 from ansinh.contributions import selectors, services
 from ansinh.contributions.calc import parse_period
 from ansinh.contributions.models import MONEY_COLUMNS, EmployerBill, Payment
-from ansinh.core.errors import DomainError, Forbidden, NotFound
+from ansinh.core.api_utils import request_purpose
+from ansinh.core.errors import Forbidden, NotFound
 from ansinh.law.selectors import rules_in_force
 from ansinh.registry.models import Employer, Person
 from ansinh.registry.selectors import find_person, get_employer
@@ -200,18 +201,6 @@ class RulesOut(Schema):
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def _purpose(request: HttpRequest) -> str:
-    purpose = (request.headers.get("X-Purpose") or request.GET.get("purpose") or "").strip()
-    if not purpose:
-        raise DomainError(
-            "purpose_required",
-            "purpose",
-            "Cần nêu mục đích truy cập (tiêu đề X-Purpose hoặc tham số purpose).",
-            "A purpose is required (X-Purpose header or purpose parameter).",
-        )
-    return purpose[:200]
 
 
 def _employer(unit_code: str, field: str = "employer") -> Employer:
@@ -536,7 +525,7 @@ def person_history(
     ``purpose`` parameter); the read is authorised by area and audited."""
     from ansinh.access.services import authorize_person_read
 
-    purpose = _purpose(request)
+    purpose = request_purpose(request)
     first = parse_period(start, field="start") if start else None
     last = parse_period(end, field="end") if end else None
     person = _person(number, "number")

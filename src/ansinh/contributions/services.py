@@ -408,6 +408,7 @@ def report_increase(
             allowances=allowances,
             occupation=occupation,
             reported_on=reported_on,
+            actor=actor,
         )
         deadline = int(parameter("enrolment_deadline_days", start))
         report = ChangeReport.objects.create(
@@ -484,7 +485,7 @@ def report_decrease(
                 "Ngày nghỉ việc trước ngày bắt đầu làm việc.",
                 "The end is before the start of the employment.",
             )
-        registry.close_spell(spell, end=end, reason=reason)
+        registry.close_spell(spell, end=end, reason=reason, actor=actor)
         report = ChangeReport.objects.create(
             kind=ChangeKind.DECREASE,
             employer=employer,
@@ -522,7 +523,9 @@ def report_adjustment(
             return ReportResult(report, _spell_of(report), 0, replayed=True)
         _lock_employer(employer)
         spell = _spell_covering(employer, person, valid_from, "valid_from")
-        registry.set_salary(spell, valid_from=valid_from, salary=salary, allowances=allowances)
+        registry.set_salary(
+            spell, valid_from=valid_from, salary=salary, allowances=allowances, actor=actor
+        )
         report = ChangeReport.objects.create(
             kind=ChangeKind.ADJUSTMENT,
             employer=employer,

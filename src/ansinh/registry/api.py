@@ -9,7 +9,8 @@ from ninja import Field, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.responses import Status
 
-from ansinh.core.errors import DomainError, NotFound
+from ansinh.core.api_utils import request_purpose
+from ansinh.core.errors import NotFound
 from ansinh.registry import selectors, services
 from ansinh.registry.models import (
     Employer,
@@ -209,18 +210,6 @@ def _spell_out(s: EmploymentSpell) -> dict[str, Any]:
     }
 
 
-def _purpose(request: HttpRequest) -> str:
-    purpose = (request.headers.get("X-Purpose") or request.GET.get("purpose") or "").strip()
-    if not purpose:
-        raise DomainError(
-            "purpose_required",
-            "purpose",
-            "Cần nêu mục đích truy cập (tiêu đề X-Purpose hoặc tham số purpose).",
-            "A purpose is required (X-Purpose header or purpose parameter).",
-        )
-    return purpose[:200]
-
-
 def _person_or_404(number: str) -> Person:
     person = selectors.find_person(number)
     if person is None:
@@ -237,7 +226,7 @@ def _read_person(request: HttpRequest, number: str) -> Person:
     """Find, authorise and audit one person's read."""
     from ansinh.access.services import authorize_person_read
 
-    purpose = _purpose(request)
+    purpose = request_purpose(request)
     person = _person_or_404(number)
     authorize_person_read(request.auth, person, purpose=purpose, request=request)
     return person
@@ -310,7 +299,7 @@ def get_person(request: HttpRequest, number: str) -> Any:
             action="read",
             object_type="person",
             object_id=str(person.pk),
-            purpose=_purpose(request),
+            purpose=request_purpose(request),
             request=request,
             detail={"sensitive": True},
         )
@@ -341,7 +330,7 @@ def add_legacy_number(request: HttpRequest, number: str, payload: LegacyIn) -> A
 @router.post("/persons/{number}/cards", response={201: CardOut})
 def issue_card(request: HttpRequest, number: str, payload: CardIn) -> Any:
     person = _write_person(request, number)
-    card: HealthInsuranceCard = services.issue_card(person, **payload.dict())
+    card: HealthInsuranceCard = services.issue_card(person, **payload.dict(), actor=request.auth)
     return Status(201, card)
 
 
@@ -397,7 +386,7 @@ def open_spell(request: HttpRequest, payload: SpellIn) -> Any:
         raise NotFound(
             "employer_not_found", "employer", "Không tìm thấy đơn vị.", "No such employer."
         )
-    spell = services.open_spell(person=person, employer=employer, **data)
+    spell = services.open_spell(person=person, employer=employer, **data, actor=request.auth)
     return Status(201, _spell_out(_spell_or_404(spell.pk)))
 
 
@@ -405,7 +394,7 @@ def open_spell(request: HttpRequest, payload: SpellIn) -> Any:
 def close_spell(request: HttpRequest, spell_id: int, payload: CloseIn) -> Any:
     spell = _spell_or_404(spell_id)
     _write_person(request, spell.person.ss_number)
-    services.close_spell(spell, end=payload.end, reason=payload.reason)
+    services.close_spell(spell, end=payload.end, reason=payload.reason, actor=request.auth)
     return _spell_out(_spell_or_404(spell_id))
 
 
@@ -413,5 +402,5 @@ def close_spell(request: HttpRequest, spell_id: int, payload: CloseIn) -> Any:
 def set_salary(request: HttpRequest, spell_id: int, payload: SalaryIn) -> Any:
     spell = _spell_or_404(spell_id)
     _write_person(request, spell.person.ss_number)
-    period: SalaryPeriod = services.set_salary(spell, **payload.dict())
+    period: SalaryPeriod = services.set_salary(spell, **payload.dict(), actor=request.auth)
     return Status(201, period)

@@ -780,6 +780,7 @@ def open_spell(
     allowances: int = 0,
     occupation: str = "",
     reported_on: dt.date | None = None,
+    actor: Any = None,
 ) -> EmploymentSpell:
     """Start an employment spell (báo tăng) with its first salary period."""
     errs = ErrorCollector()
@@ -828,10 +829,13 @@ def open_spell(
         SalaryPeriod.objects.create(
             spell=spell, valid_from=start, salary=salary, allowances=allowances
         )
+        _audit(actor, "create", "spell", str(spell.pk), detail={"person": person.pk})
     return spell
 
 
-def close_spell(spell: EmploymentSpell, *, end: dt.date, reason: str = "") -> EmploymentSpell:
+def close_spell(
+    spell: EmploymentSpell, *, end: dt.date, reason: str = "", actor: Any = None
+) -> EmploymentSpell:
     """End a spell (báo giảm) on ``end``, inclusive."""
     errs = ErrorCollector()
     if not isinstance(end, dt.date):
@@ -859,11 +863,17 @@ def close_spell(spell: EmploymentSpell, *, end: dt.date, reason: str = "") -> Em
         spell.end = end
         spell.termination_reason = reason
         spell.save(update_fields=["end", "termination_reason"])
+        _audit(actor, "update", "spell", str(spell.pk), detail={"closed": True})
     return spell
 
 
 def set_salary(
-    spell: EmploymentSpell, *, valid_from: dt.date, salary: int, allowances: int = 0
+    spell: EmploymentSpell,
+    *,
+    valid_from: dt.date,
+    salary: int,
+    allowances: int = 0,
+    actor: Any = None,
 ) -> SalaryPeriod:
     """Set the insured salary from ``valid_from`` on (điều chỉnh mức lương); a period starting
     the same day is replaced."""
@@ -885,6 +895,7 @@ def set_salary(
             valid_from=valid_from,
             defaults={"salary": salary, "allowances": allowances},
         )
+        _audit(actor, "update", "spell", str(spell.pk), detail={"salary_from": str(valid_from)})
     return period
 
 
@@ -901,6 +912,7 @@ def issue_card(
     valid_to: dt.date | None = None,
     facility_code: str = "",
     facility_name: str = "",
+    actor: Any = None,
 ) -> HealthInsuranceCard:
     """Issue a health insurance card. Its 10-digit number is the person's legacy number when
     there is one, else a system-issued number from the 99… range."""
@@ -952,4 +964,5 @@ def issue_card(
             valid_from=valid_from,
             valid_to=valid_to,
         )
+        _audit(actor, "create", "card", str(card.pk), detail={"person": person.pk})
     return card

@@ -330,3 +330,39 @@ def test_import_command_exit_code(tmp_path) -> None:
         call_command("import_persons", str(path), stdout=out)
     assert exc.value.code == 1
     assert "line 2: sex: sex_invalid" in out.getvalue()
+
+
+def test_spell_salary_and_card_writes_are_audited() -> None:
+    """Every write is recorded in the audit log (who, what, when), not only reads."""
+    from ansinh.access.models import AuditEvent
+    from ansinh.access.testing import make_user
+    from ansinh.registry.testing import make_employer, make_person
+
+    officer = make_user("officer")
+    person, employer = make_person(), make_employer()
+    spell = services.open_spell(
+        person=person,
+        employer=employer,
+        start=dt.date(2026, 1, 5),
+        contract_type="indefinite",
+        salary=8_000_000,
+        actor=officer,
+    )
+    services.set_salary(spell, valid_from=dt.date(2026, 3, 1), salary=9_000_000, actor=officer)
+    services.close_spell(spell, end=dt.date(2026, 6, 30), actor=officer)
+    card = services.issue_card(
+        person,
+        participant_group="DN",
+        benefit_level=4,
+        province_code="01",
+        valid_from=dt.date(2026, 1, 5),
+        actor=officer,
+    )
+    events = AuditEvent.objects.filter(actor=officer).order_by("id")
+    assert [(e.action, e.object_type) for e in events] == [
+        ("create", "spell"),
+        ("update", "spell"),
+        ("update", "spell"),
+        ("create", "card"),
+    ]
+    assert events.last().object_id == str(card.pk)

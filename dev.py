@@ -51,8 +51,6 @@ def ensure_venv(extras: str = "") -> None:
         [str(PY), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", target],
         cwd=ROOT,
     )
-    for old in VENV.glob(".installed-*"):
-        old.unlink()
     stamp.touch()
 
 

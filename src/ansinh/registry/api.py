@@ -10,9 +10,10 @@ from ninja.pagination import PageNumberPagination, paginate
 from ninja.responses import Status
 
 from ansinh.core.api_utils import request_purpose
-from ansinh.core.errors import NotFound
+from ansinh.core.errors import Forbidden, NotFound
 from ansinh.registry import selectors, services
 from ansinh.registry.models import (
+    AddressReview,
     Employer,
     EmploymentSpell,
     HealthInsuranceCard,
@@ -52,6 +53,12 @@ class PersonIn(Schema):
     address_unit_code: str | None = None
     ethnicity_code: str = ""
     legacy_numbers: list[str] = []
+    legacy_address_unit_code: str | None = Field(
+        None,
+        description="The address as a pre-2025 commune (5-digit code), instead of "
+        "address_unit_code. A split commune gives its default successor provisionally and "
+        "an open address review.",
+    )
 
 
 class PersonPatch(Schema):
@@ -157,6 +164,43 @@ class EmployerIn(Schema):
     pay_scale: str = "employer"
 
 
+class UnitRef(Schema):
+    code: str
+    name: str
+
+
+class LegacyUnitOut(Schema):
+    code: str
+    name: str
+    district: str | None
+    province: str | None
+
+
+class CandidateOut(Schema):
+    code: str
+    name: str
+    default: bool
+
+
+class AddressReviewOut(Schema):
+    id: int
+    person: str = Field(description="Social security number")
+    full_name: str
+    legacy_unit: LegacyUnitOut
+    proposed: str = Field(description="Code of the default successor (the provisional address)")
+    candidates: list[CandidateOut]
+    status: str
+    chosen: str | None
+    source: str
+    created_at: dt.datetime
+    resolved_at: dt.datetime | None
+    resolved_by: str | None
+
+
+class ResolveIn(Schema):
+    chosen: str = Field(description="Code of the current commune chosen among the candidates")
+
+
 # --- Helpers -----------------------------------------------------------------------------------
 
 
@@ -208,6 +252,44 @@ def _spell_out(s: EmploymentSpell) -> dict[str, Any]:
             for p in s.salaries.all()
         ],
     }
+
+
+def _review_out(r: AddressReview) -> dict[str, Any]:
+    old = r.legacy_unit
+    district = old.parent
+    province = district.parent if district is not None else None
+    return {
+        "id": r.pk,
+        "person": r.person.ss_number,
+        "full_name": r.person.full_name,
+        "legacy_unit": {
+            "code": old.code,
+            "name": old.name,
+            "district": district.name if district is not None else None,
+            "province": province.name if province is not None else None,
+        },
+        "proposed": r.proposed.code,
+        "candidates": [
+            {"code": u.code, "name": u.name, "default": u.pk == r.proposed_id}
+            for u in selectors.review_candidates(r)
+        ],
+        "status": r.status,
+        "chosen": r.chosen.code if r.chosen_id else None,
+        "source": r.source,
+        "created_at": r.created_at,
+        "resolved_at": r.resolved_at,
+        "resolved_by": r.resolved_by.get_username() if r.resolved_by_id else None,
+    }
+
+
+def _require_review_permission(user: Any) -> None:
+    if not user.has_perm("registry.change_person"):
+        raise Forbidden(
+            "permission_denied",
+            None,
+            "Vai trò của bạn không được phép xác định địa chỉ.",
+            "Your role is not allowed to resolve addresses.",
+        )
 
 
 def _person_or_404(number: str) -> Person:
@@ -338,6 +420,44 @@ def issue_card(request: HttpRequest, number: str, payload: CardIn) -> Any:
 def person_spells(request: HttpRequest, number: str) -> Any:
     person = _read_person(request, number)
     return [_spell_out(s) for s in selectors.person_spells(person)]
+
+
+# --- Address reviews ---------------------------------------------------------------------------
+
+
+@router.get("/address-reviews", response=list[AddressReviewOut])
+@paginate(PageNumberPagination, page_size=50)
+def address_reviews(request: HttpRequest, status: str = "open") -> Any:
+    """Persons whose pre-2025 commune was split, in the user's scope (``status``: open,
+    resolved or all). Needs ``registry.change_person``; the listing is audited as a search."""
+    from ansinh.access.services import audit
+
+    _require_review_permission(request.auth)
+    qs = selectors.address_reviews(user=request.auth, status=None if status == "all" else status)
+    audit(
+        actor=request.auth,
+        action="search",
+        object_type="address_review",
+        purpose=request.headers.get("X-Purpose", ""),
+        request=request,
+        detail={"status": status},
+    )
+    return [_review_out(r) for r in qs[:1000]]
+
+
+@router.post("/address-reviews/{review_id}/resolve", response=AddressReviewOut)
+def resolve_address_review(request: HttpRequest, review_id: int, payload: ResolveIn) -> Any:
+    """Choose the person's current commune among the candidates: 400 ``not_a_candidate``,
+    409 ``review_closed``; the person must be in the user's scope."""
+    _require_review_permission(request.auth)
+    review = selectors.get_address_review(review_id)
+    if review is None:
+        raise NotFound(
+            "review_not_found", "id", "Không tìm thấy yêu cầu xác định địa chỉ.", "No such review."
+        )
+    _write_person(request, review.person.ss_number)
+    services.resolve_address_review(review, chosen_code=payload.chosen, actor=request.auth)
+    return _review_out(selectors.get_address_review(review_id))
 
 
 # --- Employers ---------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -233,3 +234,67 @@ class HealthInsuranceCard(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class ReviewStatus(models.TextChoices):
+    OPEN = "open", "open"
+    RESOLVED = "resolved", "resolved"
+
+
+class ReviewSource(models.TextChoices):
+    IMPORT = "import", "CSV import"
+    API = "api", "API"
+    FORM = "form", "staff form"
+
+
+class AddressReview(models.Model):
+    """A person's address given as a pre-2025 commune that was split in the 2025 reform: the
+    person lives in one of ``candidates`` (current communes) but the old commune alone does not
+    say which. Meanwhile the address is ``proposed`` (the default successor); an officer picks
+    the right one (``chosen``). A resolved review with no ``chosen`` was superseded by a later
+    address of the person. At most one open review per person."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="address_reviews")
+    legacy_unit = models.ForeignKey(
+        "places.AdminUnit", on_delete=models.PROTECT, related_name="+", help_text="Old commune"
+    )
+    proposed = models.ForeignKey(
+        "places.AdminUnit",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Default successor, set provisionally as the person's address",
+    )
+    candidates = models.ManyToManyField("places.AdminUnit", related_name="+")
+    status = models.CharField(max_length=8, choices=ReviewStatus, default=ReviewStatus.OPEN)
+    chosen = models.ForeignKey(
+        "places.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=6, choices=ReviewSource)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=Q(status="open"),
+                name="address_review_one_open",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", resolved_at__isnull=True)
+                | Q(status="resolved", resolved_at__isnull=False),
+                name="address_review_resolved_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.legacy_unit_id} {self.status}"

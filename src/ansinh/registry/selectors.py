@@ -13,12 +13,14 @@ from ansinh.core.errors import DomainError
 from ansinh.core.text import normalise
 from ansinh.registry import identifiers as ids
 from ansinh.registry.models import (
+    AddressReview,
     Employer,
     EmploymentSpell,
     HealthInsuranceCard,
     LegacyNumber,
     Person,
     PersonNameWord,
+    ReviewStatus,
     SalaryPeriod,
 )
 
@@ -144,3 +146,50 @@ def person_spells(person: Person) -> QuerySet[EmploymentSpell]:
         .prefetch_related("salaries")
         .order_by("start")
     )
+
+
+def address_reviews(
+    *, user: Any, status: str | None = ReviewStatus.OPEN
+) -> QuerySet[AddressReview]:
+    """Address reviews (of persons whose pre-2025 commune was split) whose person is in the
+    user's scope, oldest first; ``status`` ``open`` (default), ``resolved`` or None for all.
+    The old commune comes with its district and province (``legacy_unit__parent__parent``)."""
+    from ansinh.access.selectors import filter_persons_in_scope, scope_commune_ids
+
+    if status is not None and status not in ReviewStatus.values:
+        raise DomainError(
+            "status_invalid",
+            "status",
+            "Trạng thái phải là 'open' hoặc 'resolved'.",
+            "The status must be 'open' or 'resolved'.",
+        )
+    qs = _reviews()
+    if status is not None:
+        qs = qs.filter(status=status)
+    if scope_commune_ids(user) is not None:  # None: the whole country, nothing to filter
+        persons = filter_persons_in_scope(Person.objects.all(), user)
+        qs = qs.filter(person__in=persons.values("pk"))
+    return qs.order_by("created_at", "id")
+
+
+def _reviews() -> QuerySet[AddressReview]:
+    return AddressReview.objects.select_related(
+        "person", "legacy_unit__parent__parent", "proposed", "chosen", "resolved_by"
+    ).prefetch_related("candidates")
+
+
+def get_address_review(pk: int) -> AddressReview | None:
+    """One review by id, whoever may see it (callers check the person's scope)."""
+    return _reviews().filter(pk=pk).first()
+
+
+def open_address_review_count(user: Any) -> int:
+    """How many open address reviews the user can resolve: one COUNT (the scope is cached on
+    the user for the request)."""
+    return address_reviews(user=user).count()
+
+
+def review_candidates(review: AddressReview) -> list[Any]:
+    """The candidate communes of a review, the proposed (default) one first, then by code."""
+    units = list(review.candidates.all())
+    return sorted(units, key=lambda u: (u.pk != review.proposed_id, u.code))

@@ -26,6 +26,7 @@ from ansinh.law.models import PayScale
 from ansinh.registry import identifiers as ids
 from ansinh.registry.cardcodes import PARTICIPANT_GROUPS
 from ansinh.registry.models import (
+    AddressReview,
     ContractType,
     Employer,
     EmploymentSpell,
@@ -36,6 +37,8 @@ from ansinh.registry.models import (
     Person,
     PersonNameWord,
     PersonStatus,
+    ReviewSource,
+    ReviewStatus,
     SalaryPeriod,
     SensitiveAttributes,
     Sex,
@@ -93,6 +96,8 @@ class PersonData:
     ethnicity_code: str
     legacy_numbers: list[str]
     flags: list[str] = field(default_factory=list)
+    #: Where the pre-2025 address commune went, if one was given.
+    legacy_resolution: LegacyAddress | None = None
 
 
 def _parse_date(value: Any) -> dt.date | None:
@@ -199,6 +204,69 @@ def _address_unit(errs: ErrorCollector, code: Any, name: str = "address_unit_cod
         return None
 
 
+_LEGACY_FIELD = "legacy_address_unit_code"
+
+
+@dataclass(frozen=True)
+class LegacyAddress:
+    """A pre-2025 commune and where it went in the 2025 reform (see
+    ``ansinh.places.selectors.Resolution``): ``default`` is the successor recorded as the
+    address; ``ambiguous`` (a split commune) means the address goes to review."""
+
+    legacy_unit: Any
+    default: Any
+    candidates: list[Any]
+    ambiguous: bool
+
+
+def _legacy_address(
+    errs: ErrorCollector, code: Any, name: str = _LEGACY_FIELD
+) -> LegacyAddress | None:
+    """Resolve a pre-2025 commune (5-digit code), or collect the error and return None."""
+    from ansinh.places.models import UnitLevel, UnitSystem
+    from ansinh.places.selectors import get_unit, successors_of
+
+    if not code:
+        return None
+    code = str(code).strip()
+    try:
+        old = get_unit(UnitSystem.LEGACY, UnitLevel.COMMUNE, code)
+    except DomainError as exc:
+        for e in exc.errors:
+            errs.add(e.code, name, e.message_vi, e.message_en)
+        return None
+    resolution = successors_of(old)
+    if resolution.default is None:
+        errs.add(
+            "no_successor",
+            name,
+            f"Xã/phường cũ mã {code} không có đơn vị kế thừa đã biết; hãy nhập địa bàn hiện hành.",
+            f"The old commune {code} has no known successor; give the current commune instead.",
+        )
+        return None
+    return LegacyAddress(old, resolution.default, resolution.candidates, resolution.ambiguous)
+
+
+def _check_address_fields(errs: ErrorCollector, current: Any, legacy: Any) -> None:
+    if current and legacy:
+        errs.add(
+            "address_exclusive",
+            _LEGACY_FIELD,
+            "Chỉ nhập một trong hai: địa bàn hiện hành hoặc xã/phường cũ (trước 01/7/2025).",
+            "Give either the current commune or the old (pre-2025) commune, not both.",
+        )
+
+
+def _check_review_source(errs: ErrorCollector, source: Any) -> None:
+    if source not in ReviewSource.values:
+        errs.add(
+            "source_invalid",
+            "source",
+            "Nguồn dữ liệu không hợp lệ.",
+            f"The source must be one of {', '.join(ReviewSource.values)}.",
+        )
+
+
 def validate_person(
     *,
     personal_id: str | None,
@@ -209,16 +277,25 @@ def validate_person(
     address_unit_code: str | None = None,
     ethnicity_code: str = "",
     legacy_numbers: Sequence[str] = (),
+    legacy_address_unit_code: str | None = None,
 ) -> PersonData:
     """All field checks of a new person, without touching the database except to read units
-    and duplicates. Raises DomainError with every field error; Conflict for duplicates."""
+    and duplicates. Raises DomainError with every field error; Conflict for duplicates.
+
+    The address is a current commune (``address_unit_code``) or a pre-2025 one
+    (``legacy_address_unit_code``), not both; a pre-2025 commune gives its default successor,
+    and ``legacy_resolution`` says whether the address must go to review."""
     errs = ErrorCollector()
     name = _check_name(errs, full_name)
     _check_birth_date(errs, date_of_birth)
     _check_sex(errs, sex)
     _check_nationality(errs, nationality)
     _check_ethnicity(errs, ethnicity_code)
+    _check_address_fields(errs, address_unit_code, legacy_address_unit_code)
     unit = _address_unit(errs, address_unit_code)
+    resolution = _legacy_address(errs, legacy_address_unit_code)
+    if resolution is not None:
+        unit = resolution.default
     pid = (personal_id or "").strip() or None
     flags: list[str] = []
     day = _parse_date(date_of_birth)
@@ -268,6 +345,7 @@ def validate_person(
         ethnicity_code=ethnicity_code or "",
         legacy_numbers=legacy,
         flags=flags,
+        legacy_resolution=resolution,
     )
 
 
@@ -335,11 +413,19 @@ def register_person(
     address_unit_code: str | None = None,
     ethnicity_code: str = "",
     legacy_numbers: Sequence[str] = (),
+    legacy_address_unit_code: str | None = None,
+    review_source: str = ReviewSource.API,
     actor: Any = None,
 ) -> Person:
     """Register a person (đăng ký đối tượng). A personal ID that disagrees with the birth date
-    or sex is kept and flagged for verification; no personal ID → a system number ``NN…``."""
-    data = validate_person(
+    or sex is kept and flagged for verification; no personal ID → a system number ``NN…``.
+
+    An address given as a pre-2025 commune (``legacy_address_unit_code``) becomes its successor;
+    when that commune was split, the default successor is recorded provisionally and an open
+    :class:`AddressReview` (with ``review_source``) lists every candidate."""
+    person, _review = _register_person(
+        review_source=review_source,
+        actor=actor,
         personal_id=personal_id,
         full_name=full_name,
         date_of_birth=date_of_birth,
@@ -348,11 +434,58 @@ def register_person(
         address_unit_code=address_unit_code,
         ethnicity_code=ethnicity_code,
         legacy_numbers=legacy_numbers,
+        legacy_address_unit_code=legacy_address_unit_code,
     )
+    return person
+
+
+def _register_person(
+    *, review_source: str, actor: Any, **fields: Any
+) -> tuple[Person, AddressReview | None]:
+    """:func:`register_person`, also returning the address review opened (or None)."""
+    errs = ErrorCollector()
+    _check_review_source(errs, review_source)
+    errs.raise_if_any()
+    data = validate_person(**fields)
     with transaction.atomic():
         person = _create_person(data)
-        _audit(actor, "create", "person", str(person.pk))
-    return person
+        review = _open_review(person, data.legacy_resolution, source=review_source)
+        detail = {"address_review": review.pk} if review is not None else None
+        _audit(actor, "create", "person", str(person.pk), detail=detail)
+    return person, review
+
+
+def _open_review(
+    person: Person, resolution: LegacyAddress | None, *, source: str
+) -> AddressReview | None:
+    """Open a review when the person's pre-2025 commune was split. Inside a transaction."""
+    if resolution is None or not resolution.ambiguous:
+        return None
+    review = AddressReview.objects.create(
+        person=person,
+        legacy_unit=resolution.legacy_unit,
+        proposed=resolution.default,
+        source=source,
+    )
+    review.candidates.set(resolution.candidates)
+    return review
+
+
+def _close_open_review(person: Person, *, actor: Any) -> int | None:
+    """Close the person's open review, if any, as superseded (resolved without a choice) by an
+    address given later. Inside a transaction; returns the review id."""
+    review = (
+        AddressReview.objects.select_for_update()
+        .filter(person=person, status=ReviewStatus.OPEN)
+        .first()
+    )
+    if review is None:
+        return None
+    review.status = ReviewStatus.RESOLVED
+    review.resolved_at = timezone.now()
+    review.resolved_by = actor if getattr(actor, "is_authenticated", False) else None
+    review.save(update_fields=["status", "resolved_at", "resolved_by"])
+    return review.pk
 
 
 _ROW_KEYS = (
@@ -364,12 +497,16 @@ _ROW_KEYS = (
     "address_unit_code",
     "ethnicity_code",
     "legacy_numbers",
+    "legacy_address_unit_code",
 )
 
 
-def register_persons_batch(rows: list[dict[str, Any]], *, actor: Any) -> list[Person]:
+def register_persons_batch(
+    rows: list[dict[str, Any]], *, actor: Any, review_source: str = ReviewSource.API
+) -> list[Person]:
     """ALL-OR-NOTHING: every row is validated first; any error → one DomainError listing every
-    row error (field ``rows[i].field``) and nothing is written."""
+    row error (field ``rows[i].field``) and nothing is written. Rows whose pre-2025 commune was
+    split get an open address review, as in :func:`register_person`."""
     errs = ErrorCollector()
     data: list[PersonData] = []
     seen_pids: dict[str, int] = {}
@@ -413,10 +550,20 @@ def register_persons_batch(rows: list[dict[str, Any]], *, actor: Any) -> list[Pe
                 )
             seen_legacy.setdefault(number, i)
         data.append(item)
+    _check_review_source(errs, review_source)
     errs.raise_if_any()
     with transaction.atomic():
-        persons = [_create_person(item) for item in data]
-        _audit(actor, "create", "person", "", detail={"batch": len(persons)})
+        persons = []
+        reviews = 0
+        for item in data:
+            person = _create_person(item)
+            if _open_review(person, item.legacy_resolution, source=review_source) is not None:
+                reviews += 1
+            persons.append(person)
+        detail: dict[str, int] = {"batch": len(persons)}
+        if reviews:
+            detail["address_reviews"] = reviews
+        _audit(actor, "create", "person", "", detail=detail)
     return persons
 
 
@@ -449,8 +596,10 @@ def update_person(person: Person, *, actor: Any = None, **changes: Any) -> Perso
         for key in ("sex", "nationality"):
             if key in changes:
                 setattr(person, key, changes[key])
+        superseded = None
         if "address_unit_code" in changes:
             person.address_unit = unit
+            superseded = _close_open_review(person, actor=actor)
         if person.personal_id:
             flags = ids.check_personal_id(
                 person.personal_id, date_of_birth=person.date_of_birth, sex=person.sex
@@ -460,8 +609,103 @@ def update_person(person: Person, *, actor: Any = None, **changes: Any) -> Perso
         person.save()
         if "full_name" in changes:
             _write_name_words(person)
-        _audit(actor, "update", "person", str(person.pk), detail={"fields": sorted(changes)})
+        detail: dict[str, Any] = {"fields": sorted(changes)}
+        if superseded is not None:
+            detail["address_review_superseded"] = superseded
+        _audit(actor, "update", "person", str(person.pk), detail=detail)
     return person
+
+
+# --- Addresses given as a pre-2025 commune -----------------------------------------------------
+
+
+def set_legacy_address(
+    person: Person, legacy_code: str, *, actor: Any = None, source: str = ReviewSource.API
+) -> AddressReview | None:
+    """Set an existing person's address from a pre-2025 commune: its successor, or, when the
+    commune was split, the default successor provisionally and an open review (returned).
+    An open review of the person's earlier address is closed as superseded."""
+    errs = ErrorCollector()
+    _check_review_source(errs, source)
+    if not legacy_code:
+        errs.add(
+            "unknown_unit",
+            _LEGACY_FIELD,
+            "Mã xã/phường cũ là bắt buộc.",
+            "The old commune code is required.",
+        )
+    resolution = _legacy_address(errs, legacy_code)
+    errs.raise_if_any()
+    assert resolution is not None
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        superseded = _close_open_review(person, actor=actor)
+        person.address_unit = resolution.default
+        person.save(update_fields=["address_unit", "updated_at"])
+        review = _open_review(person, resolution, source=source)
+        detail: dict[str, Any] = {
+            "fields": ["address_unit_code"],
+            "legacy_address_unit_code": resolution.legacy_unit.code,
+        }
+        if review is not None:
+            detail["address_review"] = review.pk
+        if superseded is not None:
+            detail["address_review_superseded"] = superseded
+        _audit(actor, "update", "person", str(person.pk), detail=detail)
+    return review
+
+
+def resolve_address_review(review: AddressReview, *, chosen_code: str, actor: Any) -> AddressReview:
+    """Close an open review: the person's address becomes ``chosen_code``, which must be one of
+    the review's candidates (current 5-digit commune codes). Raises ``DomainError``
+    ``not_a_candidate`` (nothing written) or ``Conflict`` ``review_closed``."""
+    chosen_code = (chosen_code or "").strip() if isinstance(chosen_code, str) else ""
+    chosen = review.candidates.filter(code=chosen_code).first() if chosen_code else None
+    if chosen is None:
+        codes = ", ".join(review.candidates.order_by("code").values_list("code", flat=True))
+        raise DomainError(
+            "not_a_candidate",
+            "chosen",
+            f"Địa bàn {chosen_code!r} không thuộc các xã/phường kế thừa ({codes}).",
+            f"{chosen_code!r} is not one of the candidate communes ({codes}).",
+        )
+
+    def closed() -> Conflict:
+        return Conflict(
+            "review_closed",
+            "status",
+            "Địa chỉ này đã được xác định rồi.",
+            "This address review is already resolved.",
+        )
+
+    if review.status != ReviewStatus.OPEN:
+        raise closed()
+    with transaction.atomic():
+        locked = AddressReview.objects.select_for_update().get(pk=review.pk)
+        if locked.status != ReviewStatus.OPEN:  # resolved meanwhile by someone else
+            raise closed()
+        person = Person.objects.select_for_update().get(pk=locked.person_id)
+        person.address_unit = chosen
+        person.save(update_fields=["address_unit", "updated_at"])
+        locked.status = ReviewStatus.RESOLVED
+        locked.chosen = chosen
+        locked.resolved_by = actor if getattr(actor, "is_authenticated", False) else None
+        locked.resolved_at = timezone.now()
+        locked.save(update_fields=["status", "chosen", "resolved_by", "resolved_at"])
+        _audit(
+            actor,
+            "update",
+            "person",
+            str(person.pk),
+            detail={
+                "fields": ["address_unit_code"],
+                "address_review": locked.pk,
+                "chosen": chosen.code,
+            },
+        )
+    for name in ("status", "chosen", "resolved_by", "resolved_at"):
+        setattr(review, name, getattr(locked, name))
+    return review
 
 
 def add_legacy_number(person: Person, number: str, *, actor: Any = None) -> LegacyNumber:
@@ -549,6 +793,8 @@ class ImportReport:
 
     created: int = 0
     unchanged: int = 0
+    #: Persons created whose pre-2025 commune was split: their address awaits review.
+    sent_to_review: int = 0
     errors: list[RowError] = field(default_factory=list)
 
     @property
@@ -569,6 +815,7 @@ IMPORT_COLUMNS = (
     "sex",
     "nationality",
     "address_unit_code",
+    "legacy_address_unit_code",
 )
 
 
@@ -582,14 +829,22 @@ def _existing_match(row: dict[str, Any]) -> Person | None:
     return None
 
 
-def _same_data(person: Person, row: dict[str, Any]) -> bool:
+def _same_address(person: Person, row: dict[str, Any]) -> bool:
+    """A pre-2025 commune matches any of its successors (the review may have picked one)."""
     unit_code = person.address_unit.code if person.address_unit_id else ""
+    if row["legacy_address_unit_code"] and not row["address_unit_code"]:
+        legacy = _legacy_address(ErrorCollector(), row["legacy_address_unit_code"])
+        return legacy is not None and unit_code in {u.code for u in legacy.candidates}
+    return unit_code == (row["address_unit_code"] or "")
+
+
+def _same_data(person: Person, row: dict[str, Any]) -> bool:
     return (
         person.full_name == clean_name(row["full_name"])
         and person.date_of_birth == _parse_date(row["date_of_birth"])
         and person.sex == row["sex"]
         and person.nationality == row["nationality"]
-        and unit_code == (row["address_unit_code"] or "")
+        and _same_address(person, row)
         and set(row["legacy_numbers"])
         <= set(person.legacy_numbers.values_list("number", flat=True))
     )
@@ -600,7 +855,9 @@ def import_persons(
 ) -> ImportReport:
     """Import persons from CSV (UTF-8, with or without BOM). PER-ROW: each good row is written
     in its own transaction and kept; each bad row is reported with its line number. A row whose
-    person is already present with the same data is counted as unchanged (re-import = no-op)."""
+    person is already present with the same data is counted as unchanged (re-import = no-op).
+    The address is ``address_unit_code`` (current commune) or ``legacy_address_unit_code``
+    (pre-2025 commune); persons from a split commune are counted in ``sent_to_review``."""
     if isinstance(path_or_file, str | Path):
         text = Path(path_or_file).read_bytes().decode("utf-8-sig")
     else:
@@ -629,6 +886,7 @@ def import_persons(
             "sex": _SEX_WORDS.get(get("sex").lower(), get("sex")),
             "nationality": get("nationality").upper() or "VN",
             "address_unit_code": get("address_unit_code") or None,
+            "legacy_address_unit_code": get("legacy_address_unit_code") or None,
             "legacy_numbers": [get("legacy_number")] if get("legacy_number") else [],
         }
         existing = _existing_match(row)
@@ -637,12 +895,16 @@ def import_persons(
                 report.unchanged += 1
                 continue
         try:
-            register_person(**row, actor=actor)
+            _person, review = _register_person(
+                review_source=ReviewSource.IMPORT, actor=actor, **row
+            )
         except DomainError as exc:
             for e in exc.errors:
                 report.errors.append(RowError(line, e.field, e.code, e.message_vi, e.message_en))
             continue
         report.created += 1
+        if review is not None:
+            report.sent_to_review += 1
     return report
 
 

@@ -1,4 +1,5 @@
-"""Staff pages of the registry: person search, person record, employer search and record.
+"""Staff pages of the registry: person search, person record, employer search and record, and
+the review queue of addresses given as a split pre-2025 commune.
 
 Opening a person's (or an employer's) record needs a purpose (mục đích truy cập), asked once
 and remembered in the session for ``PURPOSE_MINUTES``; every read and every search is written
@@ -12,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,14 +22,19 @@ from django.utils import timezone
 from django.utils.dates import MONTHS
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from ansinh.access.selectors import audit_events, filter_employers_in_scope, user_roles
+from ansinh.access.selectors import (
+    audit_events,
+    filter_employers_in_scope,
+    person_in_scope,
+    user_roles,
+)
 from ansinh.access.services import audit, authorize_employer_read, authorize_person_read
 from ansinh.core.errors import DomainError, Forbidden
 from ansinh.places.models import AdminUnit, UnitLevel, UnitSystem
-from ansinh.registry import selectors
-from ansinh.registry.models import IdentityCheck, Person, SensitiveAttributes
+from ansinh.registry import selectors, services
+from ansinh.registry.models import AddressReview, IdentityCheck, Person, SensitiveAttributes
 
 PAGE_SIZE = 25
 PURPOSE_MINUTES = 30
@@ -438,6 +445,107 @@ def employer_detail(request: HttpRequest, unit_code: str) -> HttpResponse:
             "chart": bills_chart(list(reversed(bills[:24])), today=today),
         },
     )
+
+
+# --- address review --------------------------------------------------------------------------
+
+REVIEW_PERMISSION = "registry.change_person"
+
+
+def _review_forbidden(request: HttpRequest) -> HttpResponse:
+    return forbidden_page(
+        request,
+        Forbidden(
+            "permission_denied",
+            None,
+            "Vai trò của bạn không được phép xác định địa chỉ.",
+            "Your role is not allowed to resolve addresses.",
+        ),
+    )
+
+
+def _review_row(review: AddressReview) -> dict[str, Any]:
+    """What a row of the queue shows: the old commune with its old district and province,
+    and the candidate communes, the default (proposed) one first."""
+    district = review.legacy_unit.parent
+    return {
+        "review": review,
+        "district": district,
+        "province": district.parent if district is not None else None,
+        "candidates": selectors.review_candidates(review),
+    }
+
+
+@login_required
+def address_reviews(request: HttpRequest) -> HttpResponse:
+    """Xác định địa chỉ: persons whose address came as a pre-2025 commune that was split. Each
+    row offers the candidate communes; choosing one (an htmx post) resolves the review."""
+    if not request.user.has_perm(REVIEW_PERMISSION):
+        return _review_forbidden(request)
+    page = _page(request, selectors.address_reviews(user=request.user))
+    audit(
+        actor=request.user,
+        action="search",
+        object_type="address_review",
+        request=request,
+        detail={"status": "open", "results": page.paginator.count},
+    )
+    rows = [_review_row(r) for r in page.object_list]
+    context = {"page": page, "rows": rows, "query_string": _query_string(request)}
+    return render(request, "registry/address_reviews.html", context)
+
+
+@login_required
+@require_POST
+def address_review_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    """Resolve one review with the commune posted as ``chosen``. An htmx request gets the row
+    back (a 'resolved' line, or the row with the error); a plain post is redirected to the
+    queue with a message."""
+    if not request.user.has_perm(REVIEW_PERMISSION):
+        return _review_forbidden(request)
+    review = selectors.get_address_review(pk)
+    if review is None:
+        raise Http404
+    if not person_in_scope(request.user, review.person):
+        audit(
+            actor=request.user,
+            action="denied",
+            object_type="person",
+            object_id=str(review.person_id),
+            request=request,
+            detail={"reason": "out_of_scope", "address_review": review.pk},
+        )
+        return forbidden_page(
+            request,
+            Forbidden(
+                "out_of_scope",
+                None,
+                "Hồ sơ này nằm ngoài địa bàn quản lý của đơn vị bạn.",
+                "This record is outside your organisation's administrative scope.",
+            ),
+        )
+    error = ""
+    try:
+        services.resolve_address_review(
+            review, chosen_code=request.POST.get("chosen", ""), actor=request.user
+        )
+    except DomainError as exc:
+        error = _message(exc)
+    review = selectors.get_address_review(pk)
+    assert review is not None
+    if request.headers.get("HX-Request"):
+        row = _review_row(review)
+        row["error"] = error
+        return render(request, "registry/_address_review_row.html", {"row": row})
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(
+            request,
+            _("Address of %(number)s set to %(commune)s.")
+            % {"number": review.person.ss_number, "commune": review.chosen.name},
+        )
+    return redirect("registry:address_reviews")
 
 
 # --- the bills chart (inline SVG, drawn on the server) ----------------------------------------

@@ -11,8 +11,9 @@ from ansinh.registry.services import import_persons
 class Command(BaseCommand):
     help = (
         "Import persons from a UTF-8 CSV (personal_id, legacy_number, full_name, date_of_birth, "
-        "sex, nationality, address_unit_code). Per row: good rows are kept, bad rows reported; "
-        "exit code 1 if any row was rejected."
+        "sex, nationality, address_unit_code or legacy_address_unit_code). Per row: good rows "
+        "are kept, bad rows reported; persons from a split pre-2025 commune go to address "
+        "review; exit code 1 if any row was rejected."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -21,7 +22,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         report = import_persons(options["file"])
         self.stdout.write(
-            f"created={report.created} unchanged={report.unchanged} rejected={report.rejected}"
+            f"created={report.created} unchanged={report.unchanged} rejected={report.rejected} "
+            f"sent_to_review={report.sent_to_review}"
         )
         for e in report.errors:
             self.stdout.write(f"line {e.line}: {e.field or '-'}: {e.code}: {e.message_en}")

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class OrganisationKind(models.TextChoices):
-    """What an organisation does, not whose ministry it is: names and parents are data."""
+    """What an organisation does, not whose ministry it is: names and parents are data.
+    Cơ quan trung ương; BHXH tỉnh; BHXH cơ sở (commune or area office); the provincial
+    department (Sở) in charge of labour; trung tâm dịch vụ việc làm (TTDVVL); đơn vị sử dụng
+    lao động; tổ chức cung cấp dịch vụ I-VAN."""
 
-    CENTRAL_AGENCY = "central", "central agency (cơ quan trung ương)"
-    PROVINCIAL_OFFICE = "province_office", "provincial office (BHXH tỉnh)"
-    COMMUNE_OFFICE = "commune_office", "commune/area office (BHXH cơ sở)"
-    LABOUR_DEPARTMENT = "labour_dept", "provincial labour authority (Sở)"
-    EMPLOYMENT_CENTRE = "employment_centre", "employment service centre (TTDVVL)"
-    EMPLOYER = "employer", "employer (đơn vị sử dụng lao động)"
-    IVAN_PROVIDER = "ivan", "I-VAN provider"
-    OTHER = "other", "other"
+    CENTRAL_AGENCY = "central", _("Central agency")
+    PROVINCIAL_OFFICE = "province_office", _("Provincial social security office")
+    COMMUNE_OFFICE = "commune_office", _("Commune or area social security office")
+    LABOUR_DEPARTMENT = "labour_dept", _("Provincial labour authority")
+    EMPLOYMENT_CENTRE = "employment_centre", _("Employment service centre")
+    EMPLOYER = "employer", _("Employing unit")
+    IVAN_PROVIDER = "ivan", _("I-VAN provider")
+    OTHER = "other", _("Other")
 
 
 class Organisation(models.Model):
@@ -82,16 +86,19 @@ class ApiToken(models.Model):
 
 
 class AuditAction(models.TextChoices):
-    READ = "read", "read"
-    SEARCH = "search", "search"
-    CREATE = "create", "create"
-    UPDATE = "update", "update"
-    DELETE = "delete", "delete"
-    EXPORT = "export", "export"
-    LOGIN = "login", "login"
-    LOGIN_FAILED = "login_failed", "login failed"
-    LOCKED = "locked", "account locked"
-    DENIED = "denied", "access denied"
+    """What the audited user did (thao tác): xem, tra cứu, tạo mới, cập nhật, xóa, xuất dữ liệu,
+    đăng nhập (and its failure), khóa tài khoản, từ chối truy cập."""
+
+    READ = "read", _("Read")
+    SEARCH = "search", _("Search")
+    CREATE = "create", _("Create")
+    UPDATE = "update", _("Update")
+    DELETE = "delete", _("Delete")
+    EXPORT = "export", _("Export")
+    LOGIN = "login", _("Login")
+    LOGIN_FAILED = "login_failed", _("Login failed")
+    LOCKED = "locked", _("Account locked")
+    DENIED = "denied", _("Access denied")
 
 
 class AuditEvent(models.Model):

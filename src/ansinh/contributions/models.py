@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 #: The money columns of a ledger row, in the order of the brief's table.
 MONEY_COLUMNS = (
@@ -18,9 +19,12 @@ MONEY_COLUMNS = (
 
 
 class RowKind(models.TextChoices):
-    REGULAR = "regular", "regular month"
-    RETROACTIVE = "retroactive", "back-payment for an earlier month (truy thu)"
-    ADJUSTMENT = "adjustment", "adjustment of an earlier month (điều chỉnh)"
+    """Đóng hằng tháng; truy thu (back-payment for an earlier month); điều chỉnh (adjustment of
+    an earlier month)."""
+
+    REGULAR = "regular", _("Regular month")
+    RETROACTIVE = "retroactive", _("Back-payment for an earlier month")
+    ADJUSTMENT = "adjustment", _("Adjustment of an earlier month")
 
 
 class LedgerRow(models.Model):
@@ -73,9 +77,11 @@ class LedgerRow(models.Model):
 
 
 class BillStatus(models.TextChoices):
-    OPEN = "open", "open"
-    PARTIAL = "partial", "partly paid"
-    PAID = "paid", "paid"
+    """Chưa đóng, đóng một phần, đã đóng."""
+
+    OPEN = "open", _("Unpaid")
+    PARTIAL = "partial", _("Partly paid")
+    PAID = "paid", _("Paid")
 
 
 class EmployerBill(models.Model):
@@ -152,10 +158,13 @@ class InterestCharge(models.Model):
 
 
 class ChangeKind(models.TextChoices):
-    INCREASE = "increase", "báo tăng (enrolment)"
-    DECREASE = "decrease", "báo giảm (leaving)"
-    ADJUSTMENT = "adjustment", "điều chỉnh (salary or details)"
-    UNPAID_LEAVE = "unpaid_leave", "unpaid leave in a month"
+    """Báo tăng (enrolment), báo giảm (leaving), điều chỉnh (salary or details), nghỉ không
+    hưởng lương (unpaid leave)."""
+
+    INCREASE = "increase", _("Enrolment (increase)")
+    DECREASE = "decrease", _("Leaving (decrease)")
+    ADJUSTMENT = "adjustment", _("Adjustment of salary or details")
+    UNPAID_LEAVE = "unpaid_leave", _("Unpaid leave in a month")
 
 
 class ChangeReport(models.Model):

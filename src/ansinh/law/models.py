@@ -11,12 +11,15 @@ import datetime as dt
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Confidence(models.TextChoices):
-    HIGH = "high", "high"
-    MEDIUM = "medium", "medium"
-    UNCONFIRMED = "unconfirmed", "unconfirmed"
+    """How sure we are of a rule's legal source (độ tin cậy)."""
+
+    HIGH = "high", _("High")
+    MEDIUM = "medium", _("Medium")
+    UNCONFIRMED = "unconfirmed", _("Unconfirmed")
 
 
 class DatedRuleQuerySet(models.QuerySet):
@@ -41,18 +44,22 @@ class DatedRule(models.Model):
 
 
 class SchemePart(models.TextChoices):
-    """Parts of the contribution, as the ledger has a column for each."""
+    """Parts of the contribution, as the ledger has a column for each: the three BHXH funds
+    (ốm đau, thai sản; tai nạn lao động, bệnh nghề nghiệp (TNLĐ-BNN); hưu trí, tử tuất), BHYT
+    (bảo hiểm y tế) and BHTN (bảo hiểm thất nghiệp)."""
 
-    SICKNESS_MATERNITY = "bhxh_om", "BHXH – sickness & maternity (ốm đau, thai sản)"
-    OCCUPATIONAL = "bhxh_tnld", "BHXH – occupational accident & disease (TNLĐ-BNN)"
-    RETIREMENT = "bhxh_hts", "BHXH – retirement & survivors (hưu trí, tử tuất)"
-    HEALTH = "bhyt", "BHYT – health insurance"
-    UNEMPLOYMENT = "bhtn", "BHTN – unemployment insurance"
+    SICKNESS_MATERNITY = "bhxh_om", _("Sickness and maternity")
+    OCCUPATIONAL = "bhxh_tnld", _("Occupational accident and disease")
+    RETIREMENT = "bhxh_hts", _("Retirement and survivors")
+    HEALTH = "bhyt", _("Health insurance")
+    UNEMPLOYMENT = "bhtn", _("Unemployment insurance")
 
 
 class Payer(models.TextChoices):
-    EMPLOYER = "employer", "employer (người sử dụng lao động)"
-    EMPLOYEE = "employee", "employee (người lao động)"
+    """Who pays a part: người sử dụng lao động (employer) or người lao động (employee)."""
+
+    EMPLOYER = "employer", _("Employer")
+    EMPLOYEE = "employee", _("Employee")
 
 
 class ContributionRate(DatedRule):
@@ -73,8 +80,10 @@ class ContributionRate(DatedRule):
 
 
 class ReferenceKind(models.TextChoices):
-    BASE_SALARY = "base_salary", "base salary (lương cơ sở)"
-    REGIONAL_MINIMUM_WAGE = "regional_min_wage", "regional minimum wage (lương tối thiểu vùng)"
+    """Lương cơ sở (base salary) and lương tối thiểu vùng (regional minimum wage)."""
+
+    BASE_SALARY = "base_salary", _("Base salary")
+    REGIONAL_MINIMUM_WAGE = "regional_min_wage", _("Regional minimum wage")
 
 
 class ReferenceAmount(DatedRule):
@@ -99,16 +108,19 @@ class ReferenceAmount(DatedRule):
 
 
 class Scheme(models.TextChoices):
-    BHXH = "bhxh", "BHXH"
-    BHYT = "bhyt", "BHYT"
-    BHTN = "bhtn", "BHTN"
+    """Bảo hiểm xã hội (BHXH), bảo hiểm y tế (BHYT), bảo hiểm thất nghiệp (BHTN)."""
+
+    BHXH = "bhxh", _("BHXH (social insurance)")
+    BHYT = "bhyt", _("BHYT (health)")
+    BHTN = "bhtn", _("BHTN (unemployment)")
 
 
 class PayScale(models.TextChoices):
-    """Whose pay scale sets the worker's salary: the State's (public bodies) or the employer's."""
+    """Whose pay scale sets the worker's salary: the State's (thang lương nhà nước, public
+    bodies) or the employer's."""
 
-    STATE = "state", "State pay scale (thang lương nhà nước)"
-    EMPLOYER = "employer", "employer's pay scale"
+    STATE = "state", _("State pay scale")
+    EMPLOYER = "employer", _("Employer's pay scale")
 
 
 class SalaryCap(DatedRule):

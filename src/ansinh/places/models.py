@@ -3,20 +3,26 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 #: The day the two-level local government (34 provinces, no districts) took effect.
 REFORM_DATE = dt.date(2025, 7, 1)
 
 
 class UnitSystem(models.TextChoices):
-    LEGACY = "legacy", "63 provinces, 3 levels (until 2025-06-30)"
-    CURRENT = "2025", "34 provinces, 2 levels (from 2025-07-01)"
+    """Hệ thống đơn vị hành chính: before the 2025 reform (63 tỉnh, 3 cấp) and after it (34 tỉnh,
+    chính quyền địa phương 2 cấp)."""
+
+    LEGACY = "legacy", _("63 provinces, 3 levels (until 30 June 2025)")
+    CURRENT = "2025", _("34 provinces, 2 levels (from 1 July 2025)")
 
 
 class UnitLevel(models.TextChoices):
-    PROVINCE = "province", "province (tỉnh/thành phố)"
-    DISTRICT = "district", "district (quận/huyện), legacy only"
-    COMMUNE = "commune", "commune (xã/phường/đặc khu)"
+    """Tỉnh/thành phố; quận/huyện (legacy system only); xã/phường/đặc khu."""
+
+    PROVINCE = "province", _("Province")
+    DISTRICT = "district", _("District (legacy system only)")
+    COMMUNE = "commune", _("Commune")
 
 
 class AdminUnit(models.Model):

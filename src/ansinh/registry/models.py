@@ -3,28 +3,34 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from ansinh.law.models import PayScale
 
 
 class Sex(models.TextChoices):
-    MALE = "M", "Nam / male"
-    FEMALE = "F", "Nữ / female"
+    """Giới tính: nam, nữ."""
+
+    MALE = "M", _("Male")
+    FEMALE = "F", _("Female")
 
 
 class PersonStatus(models.TextChoices):
-    ACTIVE = "active", "active"
-    DECEASED = "deceased", "deceased (đã chết)"
-    EMIGRATED = "emigrated", "emigrated"
-    MERGED = "merged", "merged into another record"
+    """Đang hoạt động; đã chết; ra nước ngoài định cư; đã gộp vào hồ sơ khác."""
+
+    ACTIVE = "active", _("Active")
+    DECEASED = "deceased", _("Deceased")
+    EMIGRATED = "emigrated", _("Emigrated")
+    MERGED = "merged", _("Merged into another record")
 
 
 class IdentityCheck(models.TextChoices):
-    """Whether the personal ID agrees with the date of birth and sex (see identifiers.py)."""
+    """Whether the personal ID agrees with the date of birth and sex (see identifiers.py): khớp,
+    cần xác minh, or không có số định danh (a system-issued number)."""
 
-    CONSISTENT = "consistent", "consistent"
-    FLAGGED = "flagged", "flagged for verification"
-    NOT_APPLICABLE = "n/a", "no personal ID (system-issued number)"
+    CONSISTENT = "consistent", _("Consistent")
+    FLAGGED = "flagged", _("Flagged for verification")
+    NOT_APPLICABLE = "n/a", _("No personal ID (system-issued number)")
 
 
 class Person(models.Model):
@@ -150,10 +156,13 @@ class Employer(models.Model):
 
 
 class ContractType(models.TextChoices):
-    INDEFINITE = "indefinite", "indefinite term (không xác định thời hạn)"
-    FIXED = "fixed", "fixed term 1–36 months (xác định thời hạn)"
-    SEASONAL = "seasonal", "seasonal or under 12 months (mùa vụ)"
-    CIVIL_SERVANT = "civil_servant", "civil servant / public employee"
+    """Hợp đồng lao động không xác định thời hạn; xác định thời hạn (1–36 tháng); mùa vụ or
+    under 12 months; cán bộ, công chức, viên chức (no labour contract)."""
+
+    INDEFINITE = "indefinite", _("Indefinite-term contract")
+    FIXED = "fixed", _("Fixed-term contract (1–36 months)")
+    SEASONAL = "seasonal", _("Seasonal contract or under 12 months")
+    CIVIL_SERVANT = "civil_servant", _("Civil servant or public employee")
 
 
 class EmploymentSpell(models.Model):
@@ -237,14 +246,18 @@ class HealthInsuranceCard(models.Model):
 
 
 class ReviewStatus(models.TextChoices):
-    OPEN = "open", "open"
-    RESOLVED = "resolved", "resolved"
+    """Cần xác định (to review), đã xác định (resolved)."""
+
+    OPEN = "open", _("To review")
+    RESOLVED = "resolved", _("Resolved")
 
 
 class ReviewSource(models.TextChoices):
-    IMPORT = "import", "CSV import"
-    API = "api", "API"
-    FORM = "form", "staff form"
+    """Where the ambiguous address came from: a CSV import, the API or a staff form."""
+
+    IMPORT = "import", _("CSV import")
+    API = "api", _("API request")
+    FORM = "form", _("Staff form")
 
 
 class AddressReview(models.Model):

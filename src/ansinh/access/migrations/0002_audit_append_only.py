@@ -46,7 +46,8 @@ def forward(apps, schema_editor):
     elif vendor == "postgresql":
         _run(schema_editor, POSTGRES_FORWARD)
     else:
-        raise NotImplementedError(f"append-only audit log not implemented for {vendor}")
+        # Refuse rather than run without a tamper-proof audit log.
+        raise RuntimeError(f"ansinh supports SQLite and PostgreSQL only, not {vendor}")
 
 
 def reverse(apps, schema_editor):

@@ -96,3 +96,18 @@ def test_vietnamese_by_default_even_for_an_english_browser(client: Client) -> No
     assert "Đăng nhập" in response.content.decode()
     client.post("/i18n/setlang/", {"language": "en", "next": "/access/login/"})
     assert "Sign in" in client.get("/access/login/").content.decode()
+
+
+@pytest.mark.django_db
+def test_every_admin_changelist_opens_for_an_administrator(client: Client) -> None:
+    from django.contrib import admin
+    from django.urls import reverse
+
+    from ansinh.access.testing import login_verified, make_user
+
+    admin_user = make_user("administrator", is_staff=True, is_superuser=True)
+    login_verified(client, admin_user)
+    for model in admin.site._registry:
+        meta = model._meta
+        url = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+        assert client.get(url).status_code == 200, url

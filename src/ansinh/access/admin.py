@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
 from ansinh.access.models import ApiToken, AuditEvent, Organisation, User
+from ansinh.core.admin import ReadOnlyAdmin
 
 
 @admin.register(Organisation)
@@ -62,7 +61,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = (
         "at",
         "actor_username",
@@ -76,12 +75,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ("action", "channel", "object_type")
     search_fields = ("actor_username", "object_id", "purpose")
     date_hierarchy = "at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from ansinh.core.admin import ReadOnlyAdmin
 from ansinh.registry.models import (
+    AddressReview,
     Employer,
     EmploymentSpell,
     HealthInsuranceCard,
@@ -54,3 +56,12 @@ class HealthInsuranceCardAdmin(admin.ModelAdmin):
     list_display = ("number", "person", "participant_group", "benefit_level", "valid_from")
     search_fields = ("=number", "=short_number")
     raw_id_fields = ("person",)
+
+
+@admin.register(AddressReview)
+class AddressReviewAdmin(ReadOnlyAdmin):
+    """Read-only: reviews are resolved on the review page, which checks scope and audits."""
+
+    list_display = ("person", "legacy_unit", "proposed", "status", "chosen", "created_at")
+    list_filter = ("status", "source")
+    raw_id_fields = ("person", "legacy_unit", "proposed", "chosen", "resolved_by")

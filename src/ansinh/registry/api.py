@@ -4,13 +4,14 @@ reads in selectors; every read of one person is authorised and audited by ``acce
 import datetime as dt
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.responses import Status
 
 from ansinh.core.api_utils import request_purpose
-from ansinh.core.errors import Forbidden, NotFound
+from ansinh.core.errors import DomainError, Forbidden, NotFound
 from ansinh.registry import selectors, services
 from ansinh.registry.models import (
     AddressReview,
@@ -67,6 +68,7 @@ class PersonPatch(Schema):
     sex: str | None = None
     nationality: str | None = None
     address_unit_code: str | None = None
+    legacy_address_unit_code: str | None = None
 
 
 class BatchIn(Schema):
@@ -398,7 +400,21 @@ def create_person(request: HttpRequest, payload: PersonIn) -> Any:
 def update_person(request: HttpRequest, number: str, payload: PersonPatch) -> Any:
     person = _write_person(request, number)
     changes = payload.dict(exclude_unset=True)
-    person = services.update_person(person, actor=request.auth, **changes)
+    legacy_code = changes.pop("legacy_address_unit_code", None)
+    if legacy_code and changes.get("address_unit_code"):
+        raise DomainError(
+            "address_exclusive",
+            "legacy_address_unit_code",
+            "Chỉ nêu một trong hai: mã xã hiện hành hoặc mã xã cũ.",
+            "Give either the current or the legacy commune code, not both.",
+        )
+    # One transaction: a bad legacy code leaves the other changes unwritten too.
+    with transaction.atomic():
+        if changes:
+            person = services.update_person(person, actor=request.auth, **changes)
+        if legacy_code:
+            services.set_legacy_address(person, legacy_code, actor=request.auth)
+            person.refresh_from_db()
     return _person_out(person)
 
 

@@ -331,3 +331,34 @@ def test_page_plain_post_scope_and_permission(client: Client) -> None:
     assert ok.status_code == 200 and "Phường Ngọc Hà" in ok.content.decode()
     review.refresh_from_db()
     assert review.status == ReviewStatus.RESOLVED and review.chosen.code == NGOC_HA
+
+
+def test_patch_person_with_a_legacy_address_opens_a_review_and_bad_codes_write_nothing(
+    client: Client,
+) -> None:
+    officer = _officer()
+    person = make_person(address_unit_code=HONG_HA)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token_for(officer)}", "HTTP_X_PURPOSE": "update"}
+    url = f"{BASE}/persons/{person.ss_number}"
+    bad = client.patch(
+        url,
+        {"full_name": "Lê Văn Mới", "legacy_address_unit_code": "99999"},
+        content_type="application/json",
+        **auth,
+    )
+    assert bad.status_code == 400 and bad.json()["field"] == "legacy_address_unit_code"
+    person.refresh_from_db()
+    assert person.full_name != "Lê Văn Mới"  # the name change was rolled back with it
+    both = client.patch(
+        url,
+        {"address_unit_code": HONG_HA, "legacy_address_unit_code": CONG_VI},
+        content_type="application/json",
+        **auth,
+    )
+    assert both.status_code == 400 and both.json()["code"] == "address_exclusive"
+    ok = client.patch(
+        url, {"legacy_address_unit_code": CONG_VI}, content_type="application/json", **auth
+    )
+    assert ok.status_code == 200
+    assert ok.json()["address_unit_code"] == NGOC_HA
+    assert _review(Person.objects.get(pk=person.pk)).status == ReviewStatus.OPEN

@@ -14,13 +14,28 @@ import holidays
 
 
 @lru_cache(maxsize=64)
+def _calendar(year: int) -> tuple[frozenset[dt.date], frozenset[dt.date]]:
+    table = holidays.country_holidays("VN", years=year)
+    swapped = frozenset(d for d in table.weekend_workdays if d.year == year)
+    return frozenset(table.keys()), swapped
+
+
 def holidays_of(year: int) -> frozenset[dt.date]:
-    """Public holidays (ngày nghỉ lễ, tết) of a year, as days."""
-    return frozenset(holidays.country_holidays("VN", years=year).keys())
+    """Public holidays (ngày nghỉ lễ, tết) of a year, including days off swapped from a
+    weekend day, as days."""
+    return _calendar(year)[0]
+
+
+def weekend_workdays_of(year: int) -> frozenset[dt.date]:
+    """Weekend days the government turned into working days in exchange for a day off
+    (e.g. Saturday 2026-08-22 worked for Monday 2026-08-31)."""
+    return _calendar(year)[1]
 
 
 def is_working_day(day: dt.date) -> bool:
-    return day.weekday() < 5 and day not in holidays_of(day.year)
+    if day in holidays_of(day.year):
+        return False
+    return day.weekday() < 5 or day in weekend_workdays_of(day.year)
 
 
 def working_days_between(start: dt.date, end: dt.date) -> int:

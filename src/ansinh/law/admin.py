@@ -43,3 +43,11 @@ class RuleSnapshotAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
         return False  # a snapshot is evidence of what a computation used
+
+
+@admin.register(models.CalendarAnnouncement)
+class CalendarAnnouncementAdmin(admin.ModelAdmin):
+    list_display = ("day", "kind", "title", "legal_source")
+    list_filter = ("kind",)
+    date_hierarchy = "day"
+    search_fields = ("title", "legal_source")

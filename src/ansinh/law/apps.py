@@ -23,3 +23,16 @@ class LawConfig(AppConfig):
             post_delete.connect(
                 rules_changed, sender=model, dispatch_uid=f"law-del-{model.__name__}"
             )
+
+        from ansinh.law.calendar import forget_announcements
+
+        def calendar_changed(**_kwargs: object) -> None:
+            forget_announcements()
+
+        for signal in (post_save, post_delete):
+            signal.connect(
+                calendar_changed,
+                sender=models.CalendarAnnouncement,
+                dispatch_uid=f"law-calendar-{signal is post_save}",
+                weak=False,
+            )

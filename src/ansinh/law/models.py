@@ -173,3 +173,29 @@ class RuleSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"rules of {self.effective_on} ({self.digest[:10]})"
+
+
+class DayKind(models.TextChoices):
+    """What an announcement does to a day: nghỉ bù / nghỉ thêm, or làm bù (a weekend day
+    worked in exchange for a day off)."""
+
+    DAY_OFF = "day_off", _("Day off")
+    WORKING_DAY = "working_day", _("Working day")
+
+
+class CalendarAnnouncement(models.Model):
+    """A day the government announced as off, or as worked, beyond what the ``holidays``
+    package knows (Labour Code 2019 Art. 112(3): the Prime Minister sets the Tết days and
+    the yearly swaps). Entered by an administrator; the announcement wins over the package."""
+
+    day = models.DateField(unique=True)
+    kind = models.CharField(max_length=12, choices=DayKind)
+    title = models.CharField(max_length=200)
+    legal_source = models.CharField(max_length=300, help_text="e.g. Notice 6150/TB-BNV")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind}"

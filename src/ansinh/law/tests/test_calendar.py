@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from ansinh.law.calendar import add_working_days, is_working_day, working_days_in_month
+from ansinh.law.models import CalendarAnnouncement, DayKind
+
+pytestmark = pytest.mark.django_db
 
 
 def test_tet_2026_from_14_to_22_february_is_off() -> None:
@@ -39,3 +44,26 @@ def test_year_end_new_year_day() -> None:
     """Labour Code 2019 Art. 112(1)(a): 1 January is off; counting runs across the year end."""
     assert not is_working_day(dt.date(2027, 1, 1))
     assert add_working_days(dt.date(2026, 12, 31), 1) == dt.date(2027, 1, 4)
+
+
+def test_an_announced_extra_day_off_and_a_swapped_working_day_are_honoured() -> None:
+    """Labour Code 2019 Art. 112(3): the government announces extra days off and weekend
+    days worked in exchange; an administrator's announcement wins over the package."""
+    friday, saturday = dt.date(2027, 3, 5), dt.date(2027, 3, 13)
+    assert is_working_day(friday) and not is_working_day(saturday)
+    CalendarAnnouncement.objects.create(
+        day=friday, kind=DayKind.DAY_OFF, title="Nghỉ bù", legal_source="test notice"
+    )
+    CalendarAnnouncement.objects.create(
+        day=saturday, kind=DayKind.WORKING_DAY, title="Làm bù", legal_source="test notice"
+    )
+    assert not is_working_day(friday)
+    assert is_working_day(saturday)
+    assert add_working_days(dt.date(2027, 3, 4), 1) == dt.date(2027, 3, 8)
+    # An announcement can also overrule the package: 2026-08-31 worked after all.
+    CalendarAnnouncement.objects.create(
+        day=dt.date(2026, 8, 31), kind=DayKind.WORKING_DAY, title="x", legal_source="test"
+    )
+    assert is_working_day(dt.date(2026, 8, 31))
+    CalendarAnnouncement.objects.filter(day=dt.date(2026, 8, 31)).delete()
+    assert not is_working_day(dt.date(2026, 8, 31))

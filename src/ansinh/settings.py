@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "ansinh.places",
     "ansinh.access",
     "ansinh.registry",
+    "ansinh.onestop",
     "ansinh.contributions",
     "ansinh.synth",
     "ansinh.portal",

@@ -12,5 +12,7 @@ urlpatterns = [
     path("registry/", include("ansinh.registry.urls")),
     path("contributions/", include("ansinh.contributions.urls")),
     path("access/", include("ansinh.access.urls")),
+    path("onestop/", include("ansinh.onestop.urls")),
+    path("tra-cuu/", include("ansinh.onestop.urls_public")),
     path("", include("ansinh.portal.urls")),
 ]

@@ -4,14 +4,17 @@ Roles (vai trò) are Django groups, recreated idempotently by :func:`ensure_role
 ``migrate``:
 
 - ``officer`` (cán bộ nghiệp vụ): view/add/change persons, legacy numbers, employers,
-  employment spells, salary periods and health insurance cards, and every contribution-ledger
-  model; view rule tables and administrative units. No sensitive data, no deletes.
-- ``manager`` (lãnh đạo): the officer's permissions plus ``access.view_reports``. A manager
+  employment spells, salary periods and health insurance cards, every contribution-ledger
+  model, one-stop dossiers and apology slips; view rule tables and administrative units.
+  No sensitive data, no deletes.
+- ``manager`` (lãnh đạo): the officer's permissions plus ``access.view_reports`` and
+  ``onestop.reassign_dossier`` (overdue lists, reassigning dossiers). A manager
   sees the same administrative scope as an officer of the same organisation.
 - ``auditor`` (kiểm toán): ``access.view_auditevent``, view organisations and users; no
   personal-data permission at all.
 - ``administrator`` (quản trị): organisations, users, API tokens and rule tables
-  (``law``), administrative units; no personal-data permission.
+  (``law``), administrative units, the procedure catalogue, one-stop offices and
+  departments; no personal-data permission.
 - ``employer`` and ``ivan``: machine and employer submitters; no registry permission yet (the
   gateway gives them access to their own workers through their submissions).
 
@@ -66,6 +69,12 @@ _OFFICER: _RoleSpec = [
     ("contributions", "*", ("view", "add", "change")),
     ("law", "*", ("view",)),
     ("places", "*", ("view",)),
+    ("onestop", "dossier", ("view", "add", "change")),
+    ("onestop", "apologyslip", ("view", "add")),
+    ("onestop", "procedure", ("view",)),
+    ("onestop", "procedureversion", ("view",)),
+    ("onestop", "office", ("view",)),
+    ("onestop", "department", ("view",)),
 ]
 ROLE_PERMISSIONS: dict[str, _RoleSpec] = {
     "officer": _OFFICER,
@@ -81,12 +90,18 @@ ROLE_PERMISSIONS: dict[str, _RoleSpec] = {
         ("access", "apitoken", ("view", "delete")),
         ("law", "*", ("view", "add", "change", "delete")),
         ("places", "*", ("view", "change")),
+        ("onestop", "procedure", ("view", "add", "change")),
+        ("onestop", "procedureversion", ("view", "add", "change", "delete")),
+        ("onestop", "office", ("view", "add", "change")),
+        ("onestop", "department", ("view", "add", "change", "delete")),
     ],
     "employer": [],
     "ivan": [],
 }
 # Custom permissions added to a role on top of the model permissions above.
-ROLE_EXTRA_PERMISSIONS: dict[str, Sequence[str]] = {"manager": ["access.view_reports"]}
+ROLE_EXTRA_PERMISSIONS: dict[str, Sequence[str]] = {
+    "manager": ["access.view_reports", "onestop.reassign_dossier"],
+}
 
 CHANNELS = ("web", "api", "cli", "task")
 

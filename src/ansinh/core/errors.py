@@ -57,6 +57,10 @@ class DomainError(Exception):
     def first(self) -> ErrorDetail:
         return self.errors[0]
 
+    @property
+    def code(self) -> str:
+        return self.errors[0].code
+
     def as_dict(self) -> dict[str, object]:
         body: dict[str, object] = dict(self.first.as_dict())
         if len(self.errors) > 1:

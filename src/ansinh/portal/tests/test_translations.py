@@ -22,7 +22,8 @@ def _unescape(parts: list[str]) -> str:
 
 
 def _po_entries() -> dict[str, str]:
-    """msgid → msgstr (msgstr[0] for plurals) of the non-obsolete, non-header entries."""
+    """msgid → msgstr (msgstr[0] for plurals) of the non-obsolete, non-header entries; an
+    entry with a context is keyed ``context\x04msgid`` as in the compiled catalogue."""
     entries: dict[str, str] = {}
     for block in (LC / "django.po").read_text(encoding="utf-8").split("\n\n"):
         lines = [ln for ln in block.splitlines() if ln and not ln.startswith("#")]
@@ -33,7 +34,10 @@ def _po_entries() -> dict[str, str]:
                 key = line.split(" ", 1)[0]
             fields.setdefault(key, []).extend(_STRING.findall(line))
         msgid = _unescape(fields.get("msgid", []))
+        context = _unescape(fields.get("msgctxt", []))
         if msgid:
+            if context:
+                msgid = f"{context}\x04{msgid}"
             entries[msgid] = _unescape(fields.get("msgstr", fields.get("msgstr[0]", [])))
     return entries
 

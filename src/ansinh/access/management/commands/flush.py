@@ -1,25 +1,21 @@
-"""Django's ``flush`` with the audit log's append-only triggers lifted for the wipe.
+"""Django's ``flush`` with the append-only triggers (audit log, one-stop transition log) lifted
+for the wipe.
 
 Emptying the whole database is a deliberate act (development, and the test runner between
 transactional tests); the triggers would otherwise refuse it. They are put back at once."""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from django.core.management.commands import flush
 from django.db import connections
 
-_triggers = importlib.import_module("ansinh.access.migrations.0002_audit_append_only")
-
-
-def _installed(connection: Any) -> bool:
-    return "access_auditevent" in connection.introspection.table_names()
+from ansinh.core import appendonly
 
 
 class _Executor:
-    """The two things the migration's functions use of a schema editor."""
+    """The two things :mod:`ansinh.core.appendonly` uses of a schema editor."""
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
@@ -32,11 +28,13 @@ class _Executor:
 class Command(flush.Command):
     def handle(self, **options: Any) -> None:
         connection = connections[options["database"]]
-        if not _installed(connection):
-            super().handle(**options)
-            return
-        _triggers.reverse(None, _Executor(connection))
+        present = set(connection.introspection.table_names())
+        tables = [t for t in appendonly.TABLES if t in present]
+        executor = _Executor(connection)
+        for table in tables:
+            appendonly.unprotect(executor, table)
         try:
             super().handle(**options)
         finally:
-            _triggers.forward(None, _Executor(connection))
+            for table in tables:
+                appendonly.protect(executor, table)

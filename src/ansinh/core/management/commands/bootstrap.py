@@ -9,12 +9,13 @@ from django.core.management.base import BaseCommand
 
 from ansinh.access.services import ensure_roles
 from ansinh.law.services import sync_rules
+from ansinh.onestop.services import sync_catalogue
 from ansinh.places.models import AdminUnit
 from ansinh.places.services import load_admin_units
 
 
 class Command(BaseCommand):
-    help = "Load administrative units, rule tables and roles (idempotent)."
+    help = "Load administrative units, rule tables, the procedure catalogue and roles (idempotent)."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
@@ -28,5 +29,6 @@ class Command(BaseCommand):
         else:
             self.stdout.write("administrative units: already loaded")
         self.stdout.write(f"rule tables: {sync_rules()} rows written (0 = already up to date)")
+        self.stdout.write(f"procedure catalogue: {sync_catalogue()} rows written")
         ensure_roles()
         self.stdout.write("roles: ensured")

@@ -1,0 +1,6 @@
+"""URL patterns (filled in by the module's views)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
+app_name = "status"

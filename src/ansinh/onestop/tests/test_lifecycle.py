@@ -435,3 +435,39 @@ def test_every_seeded_procedure_cites_its_source_and_has_documents(office) -> No
     for version in ProcedureVersion.objects.all():
         assert version.legal_source and version.documents, version
         assert version.deadline_days is not None or version.deadline_hours is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_truly_concurrent_moves_one_wins_the_other_conflicts() -> None:
+    """Two officers press a button on the same page at the same moment, in two threads with
+    their own database connections: exactly one move lands, the other gets stale_version."""
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip("in-memory SQLite (shared cache) locks tables without waiting; runs on PG")
+    office = make_office()
+    desk = make_officer(office)
+    d = make_dossier(office, actor=desk, at=at(16))
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def move(department: str) -> None:
+        try:
+            barrier.wait()
+            services.transfer(d.pk, actor=desk, expected_version=1, to_department=department)
+            outcomes.append("ok")
+        except Conflict as exc:
+            outcomes.append(exc.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=move, args=(code,)) for code in ("THU", "SOTHE")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ok", "stale_version"]
+    d.refresh_from_db()
+    assert d.version == 2 and d.path.count() == 2

@@ -5,8 +5,13 @@
     .venv/bin/python bench/run.py lookup   [--persons 1000000]   # history lookup p50/p99
     .venv/bin/python bench/run.py bill     [--persons 1000000]   # one employer's monthly bill
 
+    .venv/bin/python bench/run.py dossiers-generate  [--dossiers 1000000]  # one-stop data set
+    .venv/bin/python bench/run.py dossiers-sweep     [--dossiers 1000000]  # warning sweep
+    .venv/bin/python bench/run.py dossiers-dashboard [--dossiers 1000000]  # on-time dashboards
+
 The data set lives in ``bench/.data/<parameters>/`` (SQLite, gitignored) and is reused by
-``lookup`` and ``bill`` when its parameters match; ``generate`` always builds it afresh. With
+``lookup`` and ``bill`` when its parameters match; ``generate`` always builds it afresh (the
+one-stop suites keep theirs in ``bench/.data/onestop-<parameters>/`` the same way). With
 ``DATABASE_URL`` set the suites run on that database instead (it must be empty for
 ``generate``; the parameters of what it holds are kept in ``bench/.data/<parameters>.pg``).
 Results go to stdout; record them in docs/benchmarks.md.
@@ -31,7 +36,7 @@ DATA = ROOT / ".data"
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("suite", choices=("generate", "lookup", "bill"))
+    parser.add_argument("suite", choices=("generate", "lookup", "bill", *DOSSIER_SUITES))
     parser.add_argument("--persons", type=int, default=1_000_000)
     parser.add_argument("--employers", type=int, default=None, help="default: persons / 40")
     parser.add_argument("--months", type=int, default=36)
@@ -39,7 +44,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--province", default="01")
     parser.add_argument("--end", default="2026-10", help="last month YYYY-MM (fixed for reuse)")
     parser.add_argument("--samples", type=int, default=2000, help="lookup: personal IDs timed")
+    parser.add_argument("--dossiers", type=int, default=1_000_000, help="one-stop dossiers")
+    parser.add_argument("--open", type=int, default=100_000, help="dossiers open at --now")
+    parser.add_argument("--years", type=int, default=3, help="years of dossiers up to --now")
+    parser.add_argument("--provinces", type=int, default=34)
+    parser.add_argument(
+        "--now",
+        default="2026-11-20T10:00",
+        help="the data set's moment, local time (fixed for reuse)",
+    )
+    parser.add_argument("--runs", type=int, default=5, help="timed runs after a warm-up")
     return parser.parse_args(argv)
+
+
+DOSSIER_SUITES = ("dossiers-generate", "dossiers-sweep", "dossiers-dashboard")
 
 
 def setup_django(data_dir: Path) -> None:
@@ -234,6 +252,11 @@ def main(argv: list[str]) -> None:
     args = parse_args(argv)
     sys.path.insert(0, str(ROOT.parent / "src"))
     DATA.mkdir(exist_ok=True)
+    if args.suite in DOSSIER_SUITES:
+        from onestop_suites import run_dossier_suite
+
+        run_dossier_suite(args, setup_django=setup_django, machine=machine)
+        return
     # Parameters decide the directory, so Django is set up only after computing them.
     employers = args.employers or max(1, args.persons // 40)
     key = (

@@ -173,6 +173,26 @@ else:
     }
 TASKS = {"default": {"BACKEND": "huey.contrib.djhuey.tasks_backend.HueyBackend"}}
 
+# --- Cache -------------------------------------------------------------------------------------
+# Shared by every worker process (rate limits of the public look-up): files under the data
+# directory on one machine; Redis when HUEY_BACKEND=redis says there is one; memory in tests.
+if TESTING:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+elif _huey_backend == "redis":
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    }
+
 # --- Mail --------------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
@@ -198,3 +218,23 @@ PUBLIC_BASE_URL = os.environ.get("ANSINH_PUBLIC_BASE_URL", "http://127.0.0.1:800
 # Serve static files straight from the apps while developing and testing (no collectstatic).
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+
+# --- One-stop: warnings, escalation and notices (onestop.warnings, onestop.notify) -------------
+# "Due soon" = due within this many working days after today.
+ONESTOP_DUE_SOON_DAYS = int(os.environ.get("ONESTOP_DUE_SOON_DAYS", "1"))
+# Overdue for this many working days → head of department; this many → office director.
+ONESTOP_ESCALATE_AFTER_DAYS = int(os.environ.get("ONESTOP_ESCALATE_AFTER_DAYS", "1"))
+ONESTOP_ESCALATE_DIRECTOR_AFTER_DAYS = int(
+    os.environ.get("ONESTOP_ESCALATE_DIRECTOR_AFTER_DAYS", "3")
+)
+# Reminders (due soon, due today) are created only in this window of a working day.
+ONESTOP_REMINDER_HOURS = os.environ.get("ONESTOP_REMINDER_HOURS", "07:00-17:00")
+# SMS gateway for applicant notices: LogBackend logs a masked number only; HttpBackend posts
+# {"to", "text"} to ONESTOP_SMS_URL with the bearer ONESTOP_SMS_TOKEN.
+ONESTOP_SMS_BACKEND = os.environ.get(
+    "ONESTOP_SMS_BACKEND",
+    "ansinh.onestop.sms.LocmemBackend" if TESTING else "ansinh.onestop.sms.LogBackend",
+)
+ONESTOP_SMS_URL = os.environ.get("ONESTOP_SMS_URL", "")
+ONESTOP_SMS_TOKEN = os.environ.get("ONESTOP_SMS_TOKEN", "")
+ONESTOP_SMS_TIMEOUT = float(os.environ.get("ONESTOP_SMS_TIMEOUT", "10"))

@@ -16,6 +16,7 @@ _OPEN_PREFIXES = (
     "/access/logout",
     "/static/",
     "/health",
+    "/tra-cuu/",  # the public dossier status look-up needs no login at all
     "/api/",  # the API checks the second factor itself (VerifiedSession)
     "/i18n/",
     "/public/",

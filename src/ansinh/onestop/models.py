@@ -271,8 +271,11 @@ class Dossier(FSMModelMixin, models.Model):
             models.Index(fields=["office", "state", "due_at"]),
             models.Index(fields=["assignee", "state", "due_at"]),
             models.Index(fields=["received_at"]),
-            models.Index(fields=["resolved_at"]),
+            models.Index(fields=["resolved_at", "outcome"]),
             models.Index(fields=["province_code", "resolved_at"]),
+            models.Index(fields=["state", "closed_at"]),
+            # The sweep clears warnings of closed dossiers: only the few still marked.
+            models.Index(fields=["warning"], condition=~Q(warning=""), name="dossier_warned"),
         ]
         permissions = [("reassign_dossier", "Can reassign dossiers and see overdue lists")]
 
@@ -420,6 +423,7 @@ class ApologySlip(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["dossier", "number"], name="apology_unique"),
         ]
+        indexes = [models.Index(fields=["issued_at"])]
 
 
 class NotificationKind(models.TextChoices):
@@ -475,6 +479,13 @@ class ApplicantNotice(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transition", "channel"],
+                condition=Q(transition__isnull=False),
+                name="applicant_notice_once",
+            ),
+        ]
 
 
 class Satisfaction(models.TextChoices):
@@ -489,4 +500,4 @@ class SatisfactionRating(models.Model):
     dossier = models.OneToOneField(Dossier, on_delete=models.CASCADE, related_name="rating")
     level = models.CharField(max_length=16, choices=Satisfaction)
     comment = models.TextField(blank=True)
-    rated_at = models.DateTimeField()
+    rated_at = models.DateTimeField(db_index=True)

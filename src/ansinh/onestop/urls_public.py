@@ -1,6 +1,13 @@
-"""URL patterns (filled in by the module's views)."""
+"""The public status look-up, mounted at ``/tra-cuu/`` (namespace ``status``)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from ansinh.onestop import views_public
+
 app_name = "status"
+
+urlpatterns: list[URLPattern] = [
+    path("", views_public.lookup, name="lookup"),
+    path("<str:code>/", views_public.detail, name="detail"),
+    path("<str:code>/rate/", views_public.rate, name="rate"),
+]

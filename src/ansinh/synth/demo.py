@@ -1,5 +1,6 @@
 """The demo installation: organisations, one user per role with a password and an enrolled TOTP
-secret, and the demo data set (one province, 50,000 persons, 2,000 employers, 36 months).
+secret, the demo data set (one province, 50,000 persons, 2,000 employers, 36 months), and the
+demo province's one-stop offices with a year and a half of dossiers (``synth.dossiers``).
 
 The passwords are fixed and printed by ``ansinh demo --logins``: this is for a throw-away demo,
 never for a real installation.
@@ -8,6 +9,7 @@ never for a real installation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyotp
 from django.db import transaction
@@ -18,8 +20,13 @@ from ansinh.places.models import AdminUnit, UnitLevel, UnitSystem
 from ansinh.registry.models import Employer, Person
 from ansinh.synth.generator import Params, Summary, generate
 
+if TYPE_CHECKING:
+    from ansinh.synth.dossiers import DossierSummary
+
 DEMO_PROVINCE = "01"  # Hà Nội (current system)
 DEMO_PARAMS = Params(persons=50_000, employers=2_000, months=36, seed=2026, province="01")
+#: Persons of the full demo: the one-stop demo is scaled to the registry demo's size.
+FULL_DEMO_PERSONS = DEMO_PARAMS.persons
 
 
 @dataclass(frozen=True)
@@ -176,3 +183,21 @@ def ensure_demo(*, params: Params = DEMO_PARAMS, progress: bool = False) -> Summ
         summary = generate(params, progress=progress, append=Employer.objects.exists())
     ensure_demo_users(ensure_demo_organisations())
     return summary
+
+
+def ensure_demo_onestop(
+    *, dossiers: int | None = None, progress: bool = False
+) -> DossierSummary | None:
+    """The demo's one-stop offices, staff and dossiers (after :func:`ensure_demo`). Returns the
+    summary of the dossiers made, or None when the demo offices already had dossiers.
+
+    By default the number of dossiers follows the size of the registry demo (``DEMO_DOSSIERS``
+    for the full 50,000 persons, proportionally fewer for a smaller one, at least 60)."""
+    from ansinh.synth.dossiers import DEMO_DOSSIERS, ensure_demo_dossiers
+
+    orgs = ensure_demo_organisations()
+    count = dossiers
+    if count is None:
+        share = min(1.0, Person.objects.count() / FULL_DEMO_PERSONS)
+        count = max(60, round(DEMO_DOSSIERS * share))
+    return ensure_demo_dossiers(orgs, count=count, progress=progress)

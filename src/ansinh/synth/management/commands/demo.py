@@ -1,4 +1,5 @@
-"""``ansinh demo``: the demo organisations, users and data set; ``--logins`` prints the logins."""
+"""``ansinh demo``: the demo organisations, users, data set and one-stop dossiers; ``--logins``
+prints the logins."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from django.core.management import get_commands
 from django.core.management.base import BaseCommand, CommandError
 
 from ansinh.registry.models import Person
-from ansinh.synth.demo import DEMO_PARAMS, demo_logins, ensure_demo
+from ansinh.synth.demo import DEMO_PARAMS, demo_logins, ensure_demo, ensure_demo_onestop
+from ansinh.synth.dossiers import DEMO_DOSSIERS
 
 
 class Command(BaseCommand):
     help = (
         "Create the demo organisations and users (one per role, password + TOTP) and generate "
-        "the demo data set (Hà Nội, 50,000 persons, 2,000 employers, 36 months)."
+        "the demo data set (Hà Nội, 50,000 persons, 2,000 employers, 36 months), then the "
+        "province's one-stop offices and 18 months of dossiers."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -26,6 +29,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--logins", action="store_true", help="Print the demo logins.")
         parser.add_argument("--persons", type=int, default=DEMO_PARAMS.persons)
+        parser.add_argument(
+            "--dossiers",
+            type=int,
+            default=None,
+            help=f"One-stop dossiers to make (default {DEMO_DOSSIERS:,} for the full demo, fewer "
+            "with fewer persons; 0: none); skipped when the demo offices already have some.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["logins"]:
@@ -46,6 +56,14 @@ class Command(BaseCommand):
             self.stdout.write("demo data: already present")
         else:
             for line in summary.lines():
+                self.stdout.write(line)
+        onestop = ensure_demo_onestop(
+            dossiers=options["dossiers"], progress=options["verbosity"] > 0
+        )
+        if onestop is None:
+            self.stdout.write("one-stop dossiers: already present")
+        else:
+            for line in onestop.lines():
                 self.stdout.write(line)
         self.stdout.write(f"demo ready in {time.perf_counter() - started:.1f} s")
 

@@ -44,7 +44,9 @@ def make_office(
     org = org or make_org(kind=kind, scope_codes=(province_code,), parent=parent)
     return services.create_office(
         organisation=org,
-        agency_code=fields.pop("agency_code", f"000.00.{n:02d}.T{n % 100:02d}"),
+        agency_code=fields.pop(
+            "agency_code", f"000.{n // 100 % 100:02d}.{n % 100:02d}.T{n // 10000 % 100:02d}"
+        ),
         province_code=province_code,
         place=fields.pop("place", "Hà Nội"),
         departments=fields.pop("departments", DEPARTMENTS),

@@ -9,6 +9,9 @@
     .venv/bin/python bench/run.py dossiers-sweep     [--dossiers 1000000]  # warning sweep
     .venv/bin/python bench/run.py dossiers-dashboard [--dossiers 1000000]  # on-time dashboards
 
+    .venv/bin/python bench/run.py gateway-intake      # signed dossiers/s over HTTP (gunicorn)
+    .venv/bin/python bench/run.py gateway-processing  # rows/s of services.process_submission
+
 The data set lives in ``bench/.data/<parameters>/`` (SQLite, gitignored) and is reused by
 ``lookup`` and ``bill`` when its parameters match; ``generate`` always builds it afresh (the
 one-stop suites keep theirs in ``bench/.data/onestop-<parameters>/`` the same way). With
@@ -36,7 +39,9 @@ DATA = ROOT / ".data"
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("suite", choices=("generate", "lookup", "bill", *DOSSIER_SUITES))
+    parser.add_argument(
+        "suite", choices=("generate", "lookup", "bill", *DOSSIER_SUITES, *GATEWAY_SUITES)
+    )
     parser.add_argument("--persons", type=int, default=1_000_000)
     parser.add_argument("--employers", type=int, default=None, help="default: persons / 40")
     parser.add_argument("--months", type=int, default=36)
@@ -58,6 +63,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 DOSSIER_SUITES = ("dossiers-generate", "dossiers-sweep", "dossiers-dashboard")
+GATEWAY_SUITES = ("gateway-intake", "gateway-processing")
 
 
 def setup_django(data_dir: Path) -> None:
@@ -249,6 +255,13 @@ def suite_bill(ds: DataSet) -> None:
 
 
 def main(argv: list[str]) -> None:
+    if argv[:1] and argv[0] in GATEWAY_SUITES:
+        # The gateway suites take their own options (bench/gateway_suites.py --help).
+        sys.path.insert(0, str(ROOT.parent / "src"))
+        from gateway_suites import run_gateway_suite
+
+        run_gateway_suite(argv, setup_django=setup_django, machine=machine)
+        return
     args = parse_args(argv)
     sys.path.insert(0, str(ROOT.parent / "src"))
     DATA.mkdir(exist_ok=True)

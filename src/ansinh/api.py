@@ -15,6 +15,7 @@ from ansinh.access.auth import ApiKeyOrSession
 from ansinh.contributions.api import router as contributions_router
 from ansinh.core.errors import DomainError
 from ansinh.core.parser import StrictTextParser
+from ansinh.gateway.api import router as gateway_router
 from ansinh.onestop.api import router as onestop_router
 from ansinh.places.api import router as places_router
 from ansinh.registry.api import router as registry_router
@@ -86,3 +87,4 @@ api.add_router("/v1/access", access_router)
 api.add_router("/v1/registry", registry_router)
 api.add_router("/v1/contributions", contributions_router)
 api.add_router("/v1/onestop", onestop_router)
+api.add_router("/v1/gateway", gateway_router)

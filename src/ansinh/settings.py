@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "ansinh.registry",
     "ansinh.onestop",
     "ansinh.contributions",
+    "ansinh.gateway",
     "ansinh.synth",
     "ansinh.portal",
 ]
@@ -238,3 +239,38 @@ ONESTOP_SMS_BACKEND = os.environ.get(
 ONESTOP_SMS_URL = os.environ.get("ONESTOP_SMS_URL", "")
 ONESTOP_SMS_TOKEN = os.environ.get("ONESTOP_SMS_TOKEN", "")
 ONESTOP_SMS_TIMEOUT = float(os.environ.get("ONESTOP_SMS_TIMEOUT", "10"))
+
+# --- E-transaction gateway: parsing, signatures and trust (gateway.xmlsafe/signing/trust) ------
+# See docs/gateway-security.md. Limits on received XML: bytes and element nesting depth.
+GATEWAY_MAX_BYTES = int(os.environ.get("GATEWAY_MAX_BYTES", str(20 * 1024 * 1024)))
+GATEWAY_MAX_DEPTH = int(os.environ.get("GATEWAY_MAX_DEPTH", "64"))
+# Revocation: refuse when the issuing CA's latest CRL is past its next update; optionally also
+# when no CRL was ever loaded for it. Checkers are tried in turn (an OCSP checker goes here).
+GATEWAY_REQUIRE_FRESH_CRL = os.environ.get("GATEWAY_REQUIRE_FRESH_CRL", "1") == "1"
+GATEWAY_REQUIRE_CRL = os.environ.get("GATEWAY_REQUIRE_CRL", "0") == "1"
+GATEWAY_REVOCATION_CHECKERS = [
+    p.strip()
+    for p in os.environ.get("GATEWAY_REVOCATION_CHECKERS", "ansinh.gateway.trust.check_crl").split(
+        ","
+    )
+    if p.strip()
+]
+# The agency's signing key and certificate (PEM; the certificate file may continue with its
+# chain). Unset: a demo key pair is created once under DATA_DIR/gateway/.
+GATEWAY_AGENCY_KEY_FILE = os.environ.get("GATEWAY_AGENCY_KEY_FILE", "")
+GATEWAY_AGENCY_CERT_FILE = os.environ.get("GATEWAY_AGENCY_CERT_FILE", "")
+GATEWAY_AGENCY_KEY_PASSWORD = os.environ.get("GATEWAY_AGENCY_KEY_PASSWORD", "")
+# Each process caches the parsed trust store; it looks for changes made by other processes at
+# most this often (seconds), and rebuilds it at least this often.
+GATEWAY_TRUST_CHECK_SECONDS = float(os.environ.get("GATEWAY_TRUST_CHECK_SECONDS", "1"))
+GATEWAY_TRUST_MAX_AGE = float(os.environ.get("GATEWAY_TRUST_MAX_AGE", "300"))
+# Intake and answers (gateway.services, gateway.callbacks; docs/gateway.md). Dossiers go to
+# the provincial office of the employer's province, else to this office (agency code).
+GATEWAY_FALLBACK_OFFICE = os.environ.get("GATEWAY_FALLBACK_OFFICE", "")
+# Callback deliveries: retry schedule (seconds before attempt 1, 2, …), per-attempt timeout,
+# and whether private or loopback addresses may receive them (development and tests only).
+GATEWAY_CALLBACK_BACKOFF = [0, 30, 120, 600, 1800, 3600, 4 * 3600, 12 * 3600]
+GATEWAY_CALLBACK_TIMEOUT = float(os.environ.get("GATEWAY_CALLBACK_TIMEOUT", "10"))
+GATEWAY_CALLBACK_ALLOW_PRIVATE = (
+    DEBUG or TESTING or os.environ.get("GATEWAY_CALLBACK_ALLOW_PRIVATE") == "1"
+)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("contributions/", include("ansinh.contributions.urls")),
     path("access/", include("ansinh.access.urls")),
     path("onestop/", include("ansinh.onestop.urls")),
+    path("gateway/", include("ansinh.gateway.urls")),
     path("tra-cuu/", include("ansinh.onestop.urls_public")),
     path("", include("ansinh.portal.urls")),
 ]

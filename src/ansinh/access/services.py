@@ -94,6 +94,13 @@ ROLE_PERMISSIONS: dict[str, _RoleSpec] = {
         ("onestop", "procedureversion", ("view", "add", "change", "delete")),
         ("onestop", "office", ("view", "add", "change")),
         ("onestop", "department", ("view", "add", "change", "delete")),
+        # The gateway's trust store and submitters: loaded and managed by administrators.
+        ("gateway", "certificateauthority", ("view", "add", "change")),
+        ("gateway", "revocationlist", ("view", "add")),
+        ("gateway", "signercertificate", ("view", "add", "change")),
+        ("gateway", "ivanprovider", ("view", "add", "change")),
+        ("gateway", "etransregistration", ("view", "add", "change")),
+        ("gateway", "ivanprobe", ("view",)),
     ],
     "employer": [],
     "ivan": [],

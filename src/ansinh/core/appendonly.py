@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 #: Every append-only table, for ``flush``.
-TABLES = ("access_auditevent", "onestop_dossiertransition")
+TABLES = ("access_auditevent", "onestop_dossiertransition", "gateway_submissionevent")
 
 
 def _sqlite_forward(table: str) -> list[str]:

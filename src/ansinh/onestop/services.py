@@ -533,7 +533,8 @@ def _apply(
         if dossier.version != expected_version:
             raise _stale(dossier)
         when = _now(at)
-        last = DossierTransition.objects.filter(dossier=dossier).order_by("-at").first()
+        # The previous step in path order (at, id): the new row records the time since it.
+        last = DossierTransition.objects.filter(dossier=dossier).order_by("-at", "-id").first()
         if last is not None and when < last.at:
             raise DomainError(
                 "before_previous_step",
@@ -606,6 +607,7 @@ def _apply(
             to_assignee=dossier.assignee,
             note=move.note,
             due_at=dossier.due_at,
+            since_previous=when - last.at if last is not None else None,
         )
         if actor is not None:
             audit(

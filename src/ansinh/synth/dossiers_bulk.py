@@ -268,6 +268,7 @@ _STEP_COLUMNS = (
     "to_assignee_id",
     "note",
     "due_at",
+    "since_previous",
 )
 _SLIP_COLUMNS = (
     "dossier_id",
@@ -354,6 +355,13 @@ class BulkGenerator:
         if self.pg:
             return local.replace(tzinfo=self.tz)
         return (local - self.offset).isoformat(" ")
+
+    def span(self, delta: dt.timedelta | None) -> Any:
+        """A duration as the driver stores it (an interval on PostgreSQL, integer microseconds
+        on SQLite, as Django does)."""
+        if delta is None or self.pg:
+            return delta
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
     def counted(self, received: dt.datetime, office: Office) -> dt.datetime:
         """``law.deadlines.counting_start``, cached per day for receptions outside hours."""
@@ -741,6 +749,7 @@ class BulkGenerator:
             rng.choice(self.firms) if code in EMPLOYER_PROCEDURES else rng.choice(self.persons)
         )
         db = self.db
+        previous: dt.datetime | None = None
         self.w_dossier.add(
             (
                 pk,
@@ -793,6 +802,9 @@ class BulkGenerator:
             to_a,
             d,
         ) in steps:
+            # The path is written in time order: each row records the time since the previous.
+            since = at - previous if previous is not None else None
+            previous = at
             self.w_step.add(
                 (
                     pk,
@@ -810,6 +822,7 @@ class BulkGenerator:
                     to_a[0] if to_a else None,
                     "",
                     db(d),
+                    self.span(since),
                 )
             )
         if slip is not None:

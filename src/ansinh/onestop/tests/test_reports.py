@@ -11,13 +11,16 @@ expected figure below is counted by hand from the list in :func:`scenario`.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import io
+import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
 from ansinh.access.models import AuditEvent
@@ -26,6 +29,7 @@ from ansinh.core.errors import DomainError, Forbidden
 from ansinh.onestop import reports, services
 from ansinh.onestop.models import (
     Dossier,
+    DossierTransition,
     Office,
     Satisfaction,
     SatisfactionRating,
@@ -363,6 +367,126 @@ def test_slowest_steps_average_the_time_spent_per_state_and_department(world: Wo
     assert next(iter(steps)) == ("processing", "THU")
 
 
+def _window_steps(
+    resolved_from: dt.datetime, resolved_to: dt.datetime, **lookups: Any
+) -> dict[tuple[str, str], tuple[int, float]]:
+    """The slowest-steps figures as first written: LEAD over each path in (at, id) order, per
+    (state after a step, its department code) — the reference for the stored durations."""
+    scope = " ".join(f"AND d.{column} = %s" for column in lookups)
+    if connection.vendor == "postgresql":
+        elapsed = "EXTRACT(EPOCH FROM (LEAD(t.at) OVER w - t.at))"
+    else:
+        elapsed = "(julianday(LEAD(t.at) OVER w) - julianday(t.at)) * 86400.0"
+    sql = f"""
+        SELECT v.state, v.code, COUNT(*), SUM(v.seconds) FROM (
+            SELECT s.dossier_id, s.state, COALESCE(dep.code, '') AS code, SUM(s.seconds) AS seconds
+            FROM (
+                SELECT t.dossier_id, t.to_state AS state, t.to_department_id AS department_id,
+                       {elapsed} AS seconds
+                FROM onestop_dossiertransition t
+                WHERE t.dossier_id IN (
+                    SELECT d.id FROM onestop_dossier d
+                    WHERE d.resolved_at >= %s AND d.resolved_at < %s {scope}
+                )
+                WINDOW w AS (PARTITION BY t.dossier_id ORDER BY t.at, t.id)
+            ) s
+            LEFT JOIN onestop_department dep ON dep.id = s.department_id
+            WHERE s.seconds IS NOT NULL
+              AND s.state IN ('received', 'transferred', 'processing', 'supplement')
+            GROUP BY s.dossier_id, s.state, COALESCE(dep.code, '')
+        ) v
+        GROUP BY v.state, v.code
+    """  # noqa: S608 - column names from the test, values are parameters
+    with connection.cursor() as cursor:
+        adapt = connection.ops.adapt_datetimefield_value  # UTC text on SQLite, as stored
+        cursor.execute(sql, [adapt(resolved_from), adapt(resolved_to), *lookups.values()])
+        return {(state, code): (n, float(seconds)) for state, code, n, seconds in cursor}
+
+
+def test_each_path_row_stores_the_time_since_the_previous_step(world: World) -> None:
+    """The services write ``since_previous`` (and the state and department left) with each
+    step; the first step of a path has none."""
+    for dossier in world.d.values():
+        path = list(DossierTransition.objects.filter(dossier=dossier).order_by("at", "id"))
+        assert path[0].since_previous is None
+        for before, step in itertools.pairwise(path):
+            assert step.since_previous == step.at - before.at
+            assert step.from_state == before.to_state
+            assert step.from_department_id == before.to_department_id
+
+
+@pytest.mark.parametrize(
+    "scope", [{}, {"province_code": "01"}, {"province_code": "02"}, {"office": "a"}]
+)
+def test_slowest_steps_equal_the_window_function_over_the_paths(
+    world: World, scope: dict[str, str]
+) -> None:
+    """Summing the stored durations gives the figures of LEAD over the paths, at every level."""
+    lookups: dict[str, Any] = dict(scope)
+    kwargs: dict[str, Any] = dict(scope)
+    if "office" in scope:
+        office = getattr(world, lookups.pop("office"))
+        lookups["office_id"] = office.pk
+        kwargs = {"office_id": office.pk}
+    start = dt.datetime(2026, 10, 1, tzinfo=VN)
+    expected = _window_steps(start, dt.datetime(2026, 11, 1, tzinfo=VN), **lookups)
+    board = _dash(**kwargs)
+    got = {(s.state, s.department_code): (s.dossiers, s.seconds) for s in board.slowest_steps}
+    assert expected and got.keys() == expected.keys()
+    for key, (dossiers, seconds) in expected.items():
+        assert got[key][0] == dossiers
+        assert got[key][1] == pytest.approx(seconds, abs=1e-3)
+
+
+def test_migration_backfills_the_time_since_the_previous_step(world: World) -> None:
+    """Migration 0005 fills ``since_previous`` on rows written before it existed, to the
+    microsecond, in (at, id) order — ties on ``at`` included — and leaves the path protected."""
+    backfill = importlib.import_module(
+        "ansinh.onestop.migrations.0005_path_since_previous"
+    ).backfill
+    dossier = world.d["d1"]
+    base = dt.datetime(2026, 10, 10, 9, 0, 0, 250_000, tzinfo=VN)  # after its return
+    moments = [
+        base,
+        base + dt.timedelta(seconds=90, microseconds=500_001),
+        base + dt.timedelta(seconds=90, microseconds=500_001),  # same moment: order by id
+        base + dt.timedelta(days=2, microseconds=-250_000),
+    ]
+    DossierTransition.objects.bulk_create(
+        DossierTransition(
+            dossier=dossier,
+            at=moment,
+            action="reassign",
+            from_state="returned",
+            to_state="returned",
+            due_at=dossier.due_at,
+        )
+        for moment in moments
+    )
+
+    class Executor:  # what appendonly needs of a schema editor
+        def __init__(self) -> None:
+            self.connection = connection
+
+        def execute(self, sql: str) -> None:
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+
+    backfill(None, Executor())
+    path = list(DossierTransition.objects.filter(dossier=dossier).order_by("at", "id"))
+    assert path[0].since_previous is None
+    for before, step in itertools.pairwise(path):
+        assert step.since_previous == step.at - before.at
+    assert [s.since_previous for s in path[-4:]] == [
+        moments[0] - o(9),
+        dt.timedelta(seconds=90, microseconds=500_001),
+        dt.timedelta(0),
+        dt.timedelta(days=2) - dt.timedelta(seconds=90, microseconds=750_001),
+    ]
+    with pytest.raises(DatabaseError), transaction.atomic():
+        DossierTransition.objects.filter(pk=path[-1].pk).update(note="x")
+
+
 def test_trend_compares_with_the_same_month_last_year(world: World) -> None:
     trend = _dash().trend
     assert len(trend) == 12
@@ -526,3 +650,37 @@ def test_exports_refuse_other_scopes_and_formats(client: Any, world: World) -> N
     assert r.status_code == 403
     r = client.get(reverse("onestop:dashboard_export", args=["csv"]), MONTH)
     assert r.status_code == 404
+
+
+def test_the_bench_generator_writes_the_time_since_the_previous_step() -> None:
+    """``synth.dossiers_bulk`` writes path rows directly: their durations must be what the
+    services would have stored, so the benchmark's slowest steps equal the window function."""
+    from ansinh.synth.dossiers_bulk import BulkParams, generate_dossiers
+
+    now = dt.datetime(2026, 11, 20, 10, 0)
+    generate_dossiers(BulkParams(dossiers=400, years=1, open=40, provinces=1, now=now))
+    path = list(DossierTransition.objects.order_by("dossier_id", "at", "id"))
+    for before, step in itertools.pairwise(path):
+        if step.dossier_id != before.dossier_id:
+            assert step.since_previous is None
+        else:
+            assert step.since_previous == step.at - before.at
+            assert (step.from_state, step.from_department_id) == (
+                before.to_state,
+                before.to_department_id,
+            )
+    start, end = dt.date(2026, 1, 1), dt.date(2026, 10, 31)
+    expected = _window_steps(
+        dt.datetime(2026, 1, 1, tzinfo=VN), dt.datetime(2026, 11, 1, tzinfo=VN)
+    )
+    got = reports._slowest_steps(
+        reports.Target(Level.NATION),
+        dt.datetime(2026, 1, 1, tzinfo=VN),
+        dt.datetime(2026, 11, 1, tzinfo=VN),
+    )
+    assert len(got) == min(len(expected), reports.SLOWEST_STEPS) > 0
+    for s in got:
+        dossiers, seconds = expected[(s.state, s.department_code)]
+        assert s.dossiers == dossiers and s.seconds == pytest.approx(seconds, abs=1e-3)
+    board = reports.dashboard(start=start, end=end, now=NOW)
+    assert board.slowest_steps == got

@@ -62,7 +62,9 @@ def test_demo_creates_organisations_and_one_user_per_role_once(
     assert all(o.scope_units.get().level == "commune" for o in communes)
     employer_org = Organisation.objects.get(kind="employer")
     assert Employer.objects.filter(unit_code=employer_org.code).exists()
-    # Second run: nothing new.
+    # The command adds the one-stop and gateway demos (employers' organisations among them);
+    # a second run adds nothing.
+    call_command("demo", "--if-missing", verbosity=0, stdout=io.StringIO())
     orgs, people = Organisation.objects.count(), Person.objects.count()
     out = io.StringIO()
     call_command("demo", "--if-missing", verbosity=0, stdout=out)

@@ -65,6 +65,15 @@ class Command(BaseCommand):
         else:
             for line in onestop.lines():
                 self.stdout.write(line)
+        from ansinh.synth.demo import ensure_demo_organisations
+        from ansinh.synth.gateway_demo import ensure_demo_gateway
+
+        gateway = ensure_demo_gateway(ensure_demo_organisations())
+        if gateway is None:
+            self.stdout.write("gateway submissions: already present")
+        else:
+            for line in gateway.lines():
+                self.stdout.write(line)
         self.stdout.write(f"demo ready in {time.perf_counter() - started:.1f} s")
 
     def _print_logins(self) -> None:

@@ -12,6 +12,8 @@
     .venv/bin/python bench/run.py gateway-intake      # signed dossiers/s over HTTP (gunicorn)
     .venv/bin/python bench/run.py gateway-processing  # rows/s of services.process_submission
 
+    .venv/bin/python bench/run.py exchange            # signed round trips/s between two servers
+
 The data set lives in ``bench/.data/<parameters>/`` (SQLite, gitignored) and is reused by
 ``lookup`` and ``bill`` when its parameters match; ``generate`` always builds it afresh (the
 one-stop suites keep theirs in ``bench/.data/onestop-<parameters>/`` the same way). With
@@ -255,6 +257,11 @@ def suite_bill(ds: DataSet) -> None:
 
 
 def main(argv: list[str]) -> None:
+    if argv[:1] == ["exchange"]:  # options: bench/exchange_suites.py --help
+        from exchange_suites import run_exchange_suite
+
+        run_exchange_suite(argv, setup_django=setup_django, machine=machine)
+        return
     if argv[:1] and argv[0] in GATEWAY_SUITES:
         # The gateway suites take their own options (bench/gateway_suites.py --help).
         sys.path.insert(0, str(ROOT.parent / "src"))

@@ -16,6 +16,7 @@ from ansinh.contributions.api import router as contributions_router
 from ansinh.core.errors import DomainError
 from ansinh.core.parser import StrictTextParser
 from ansinh.gateway.api import router as gateway_router
+from ansinh.nationaldb.api import router as nationaldb_router
 from ansinh.onestop.api import router as onestop_router
 from ansinh.places.api import router as places_router
 from ansinh.registry.api import router as registry_router
@@ -88,3 +89,4 @@ api.add_router("/v1/registry", registry_router)
 api.add_router("/v1/contributions", contributions_router)
 api.add_router("/v1/onestop", onestop_router)
 api.add_router("/v1/gateway", gateway_router)
+api.add_router("/v1/nationaldb", nationaldb_router)

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "ansinh.onestop",
     "ansinh.contributions",
     "ansinh.gateway",
+    "ansinh.exchange",
+    "ansinh.nationaldb",
     "ansinh.synth",
     "ansinh.portal",
 ]
@@ -108,6 +110,9 @@ _default_db = f"sqlite:///{DATA_DIR / 'ansinh.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", _default_db))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = dict(SQLITE_OPTIONS)
+    # Keep connections open between requests, as on PostgreSQL: opening one runs the PRAGMAs
+    # above, and closing the last one checkpoints the WAL (≈ 6 ms per request, measured).
+    DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
     if str(DATABASES["default"]["NAME"]) != ":memory:":
         Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 else:
@@ -166,7 +171,8 @@ if _huey_backend == "redis":
     }
 else:
     HUEY = {
-        "huey_class": "huey.SqliteHuey",
+        # huey.SqliteHuey at synchronous=NORMAL, like the database (ansinh.core.queue)
+        "huey_class": "ansinh.core.queue.NormalSyncSqliteHuey",
         "name": "ansinh",
         "filename": str(DATA_DIR / "huey.sqlite3"),
         "immediate": TESTING,
@@ -264,6 +270,12 @@ GATEWAY_AGENCY_KEY_PASSWORD = os.environ.get("GATEWAY_AGENCY_KEY_PASSWORD", "")
 # most this often (seconds), and rebuilds it at least this often.
 GATEWAY_TRUST_CHECK_SECONDS = float(os.environ.get("GATEWAY_TRUST_CHECK_SECONDS", "1"))
 GATEWAY_TRUST_MAX_AGE = float(os.environ.get("GATEWAY_TRUST_MAX_AGE", "300"))
+# Reference look-ups on hot paths (the gateway's intake: I-VAN, employer, 01/ĐK-GD registration,
+# signer certificate, receiving office, procedure) are remembered per process (ansinh.core.memo)
+# at most LOOKUP_CACHE_SECONDS; a model save anywhere clears them in every process within
+# LOOKUP_CACHE_CHECK_SECONDS (a version token in the cache above). 0 = off (the test default).
+LOOKUP_CACHE_SECONDS = float(os.environ.get("LOOKUP_CACHE_SECONDS", "0" if TESTING else "60"))
+LOOKUP_CACHE_CHECK_SECONDS = float(os.environ.get("LOOKUP_CACHE_CHECK_SECONDS", "1"))
 # Intake and answers (gateway.services, gateway.callbacks; docs/gateway.md). Dossiers go to
 # the provincial office of the employer's province, else to this office (agency code).
 GATEWAY_FALLBACK_OFFICE = os.environ.get("GATEWAY_FALLBACK_OFFICE", "")
@@ -274,3 +286,46 @@ GATEWAY_CALLBACK_TIMEOUT = float(os.environ.get("GATEWAY_CALLBACK_TIMEOUT", "10"
 GATEWAY_CALLBACK_ALLOW_PRIVATE = (
     DEBUG or TESTING or os.environ.get("GATEWAY_CALLBACK_ALLOW_PRIVATE") == "1"
 )
+
+# --- Inter-agency exchange (exchange; docs/exchange.md) ------------------------------------------
+# Signing key (PEM, Ed25519 or ECDSA P-256) and certificate; default DATA_DIR/exchange/.
+EXCHANGE_KEY_FILE = os.environ.get("EXCHANGE_KEY_FILE", "")
+EXCHANGE_CERT_FILE = os.environ.get("EXCHANGE_CERT_FILE", "")
+EXCHANGE_KEY_PASSWORD = os.environ.get("EXCHANGE_KEY_PASSWORD", "")
+# Our public base URL as clients sign it (set behind a proxy or an X-Road security server).
+EXCHANGE_PUBLIC_URL = os.environ.get("EXCHANGE_PUBLIC_URL", "")
+# Freshness: a signature older than this (s) or dated further ahead than the skew is stale.
+EXCHANGE_MAX_AGE_SECONDS = int(os.environ.get("EXCHANGE_MAX_AGE_SECONDS", "300"))
+EXCHANGE_CLOCK_SKEW_SECONDS = int(os.environ.get("EXCHANGE_CLOCK_SKEW_SECONDS", "30"))
+EXCHANGE_MAX_BODY_BYTES = int(os.environ.get("EXCHANGE_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
+# Answers kept for repeated message ids (days); message log retention (days, 0 = forever).
+EXCHANGE_IDEMPOTENCY_DAYS = int(os.environ.get("EXCHANGE_IDEMPOTENCY_DAYS", "30"))
+EXCHANGE_LOG_RETENTION_DAYS = int(os.environ.get("EXCHANGE_LOG_RETENTION_DAYS", "0"))
+# Bodies of messages refused before the sender is authenticated are logged up to this size.
+EXCHANGE_LOG_UNVERIFIED_BYTES = int(os.environ.get("EXCHANGE_LOG_UNVERIFIED_BYTES", "65536"))
+# Outbox back-off: base·2^(n-1) seconds after attempt n, capped; 0 attempts = never give up.
+EXCHANGE_OUTBOX_BACKOFF_BASE = float(os.environ.get("EXCHANGE_OUTBOX_BACKOFF_BASE", "5"))
+EXCHANGE_OUTBOX_BACKOFF_MAX = float(os.environ.get("EXCHANGE_OUTBOX_BACKOFF_MAX", "3600"))
+EXCHANGE_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("EXCHANGE_OUTBOX_MAX_ATTEMPTS", "0"))
+EXCHANGE_TIMEOUT = float(os.environ.get("EXCHANGE_TIMEOUT", "30"))
+# Each worker caches identity, peers and grants this long (s): a revocation takes this long.
+EXCHANGE_CACHE_SECONDS = float(os.environ.get("EXCHANGE_CACHE_SECONDS", "0" if TESTING else "5"))
+# Mutual TLS as a client: CA bundle to check peers, our client certificate and key.
+EXCHANGE_TLS_CA_FILE = os.environ.get("EXCHANGE_TLS_CA_FILE", "")
+EXCHANGE_TLS_CERT_FILE = os.environ.get("EXCHANGE_TLS_CERT_FILE", "")
+EXCHANGE_TLS_KEY_FILE = os.environ.get("EXCHANGE_TLS_KEY_FILE", "")
+
+# --- National database: e-cards and the population registry (nationaldb; docs/nationaldb.md) ---
+# Issuer keys live in NATIONALDB_KEY_DIR (default DATA_DIR/nationaldb); a card is valid this long.
+NATIONALDB_KEY_DIR = os.environ.get("NATIONALDB_KEY_DIR", "")
+NATIONALDB_ISSUER = os.environ.get("NATIONALDB_ISSUER", "VN-ANSINH")
+NATIONALDB_ECARD_VALID_DAYS = int(os.environ.get("NATIONALDB_ECARD_VALID_DAYS", "365"))
+NATIONALDB_CHECK_RATE_PER_MINUTE = int(os.environ.get("NATIONALDB_CHECK_RATE_PER_MINUTE", "30"))
+# Dotted paths of callables (person_ids, on) -> {person_id: [programme code, ...]}.
+NATIONALDB_PROGRAMME_PROVIDERS: list[str] = []
+# Population registry (popreg protocol): URL, our client id and key, the registry's public key.
+NATIONALDB_POPREG_URL = os.environ.get("NATIONALDB_POPREG_URL", "")
+NATIONALDB_POPREG_CLIENT_ID = os.environ.get("NATIONALDB_POPREG_CLIENT_ID", "ansinh")
+NATIONALDB_POPREG_CLIENT_KEY = os.environ.get("NATIONALDB_POPREG_CLIENT_KEY", "")
+NATIONALDB_POPREG_SERVER_KEY = os.environ.get("NATIONALDB_POPREG_SERVER_KEY", "")
+NATIONALDB_POPREG_TIMEOUT = float(os.environ.get("NATIONALDB_POPREG_TIMEOUT", "5"))

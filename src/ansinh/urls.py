@@ -14,6 +14,9 @@ urlpatterns = [
     path("access/", include("ansinh.access.urls")),
     path("onestop/", include("ansinh.onestop.urls")),
     path("gateway/", include("ansinh.gateway.urls")),
+    path("r1/", include("ansinh.exchange.urls")),
     path("tra-cuu/", include("ansinh.onestop.urls_public")),
+    path("nationaldb/", include("ansinh.nationaldb.urls")),
+    path("the-an-sinh/", include("ansinh.nationaldb.urls_public")),
     path("", include("ansinh.portal.urls")),
 ]

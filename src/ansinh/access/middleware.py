@@ -17,6 +17,7 @@ _OPEN_PREFIXES = (
     "/static/",
     "/health",
     "/tra-cuu/",  # the public dossier status look-up needs no login at all
+    "/the-an-sinh/",  # the public e-card check and its published keys
     "/api/",  # the API checks the second factor itself (VerifiedSession)
     "/i18n/",
     "/public/",

@@ -129,20 +129,7 @@ def _replayed(
     report = ChangeReport.objects.filter(idempotency_key=key).first()
     if report is None:
         return None
-    same = (
-        report.kind == kind
-        and report.employer_id == employer.pk
-        and report.person_id == person.pk
-        and all(report.data.get(k) == v for k, v in data.items())
-    )
-    if not same:
-        raise Conflict(
-            "idempotency_key_reused",
-            "idempotency_key",
-            "Khoá chống gửi trùng đã dùng cho một báo cáo khác.",
-            "This idempotency key was used for a different report.",
-        )
-    return report
+    return _same_request(report, kind, employer, person, data)
 
 
 # --- rules of an employer ------------------------------------------------------------------------
@@ -225,11 +212,18 @@ def owed_for_month(
     return _Owed(compute_month(insured, rules), "")
 
 
-def _reconcile(employer: Employer, periods: Iterable[int], person_ids: set[int] | None) -> int:
+def _reconcile(
+    employer: Employer,
+    periods: Iterable[int],
+    person_ids: set[int] | None,
+    per_person: dict[int, int] | None = None,
+) -> int:
     """Bring the ledger rows of ``employer`` for ``periods`` in line with the registry (spells,
     salaries) and reported unpaid leave, for the given persons (None: everybody). Returns the
-    number of rows created, changed or deleted. Caller holds a transaction."""
+    number of rows created, changed or deleted (also counted by person into ``per_person``).
+    Caller holds a transaction."""
     written = 0
+    counts = per_person if per_person is not None else {}
     billed_periods = set(
         EmployerBill.objects.filter(employer=employer).values_list("period", flat=True)
     )
@@ -272,6 +266,7 @@ def _reconcile(employer: Employer, periods: Iterable[int], person_ids: set[int] 
                     if regular is not None:
                         regular.delete()
                         written += 1
+                        counts[person_id] = counts.get(person_id, 0) + 1
                     continue
                 values = _row_values(owed)
                 if regular is None:
@@ -314,6 +309,8 @@ def _reconcile(employer: Employer, periods: Iterable[int], person_ids: set[int] 
         if updates:
             LedgerRow.objects.bulk_update(updates, [*_ROW_FIELDS, "exempt_reason", "basis"])
         written += len(creates) + len(updates)
+        for row in (*creates, *updates):
+            counts[row.person_id] = counts.get(row.person_id, 0) + 1
     return written
 
 
@@ -359,6 +356,220 @@ def _spell_of(report: ChangeReport) -> EmploymentSpell | None:
     return EmploymentSpell.objects.filter(pk=spell_id).first() if spell_id else None
 
 
+@dataclass(frozen=True)
+class Increase:
+    """One báo tăng of a D02-LT list, for :func:`report_increases`."""
+
+    person: Person
+    start: dt.date
+    contract_type: str
+    salary: int
+    allowances: int = 0
+    occupation: str = ""
+    idempotency_key: str | None = None
+
+
+def _increase_data(item: Increase, reported_on: dt.date | None) -> dict[str, Any]:
+    """The checks of one increase before anything is read; its report data."""
+    errs = ErrorCollector()
+    _check_date(errs, item.start, "start")
+    _check_salary(errs, item.salary, "salary")
+    _check_salary(errs, item.allowances, "allowances")
+    _check_key(errs, item.idempotency_key)
+    if reported_on is not None:
+        _check_date(errs, reported_on, "reported_on")
+    errs.raise_if_any()
+    if item.salary + item.allowances > MAX_SALARY:
+        raise DomainError(
+            "salary_too_large", "salary", "Tiền lương quá lớn.", "Implausibly large salary."
+        )
+    return {
+        "start": item.start.isoformat(),
+        "contract_type": item.contract_type,
+        "salary": item.salary,
+        "allowances": item.allowances,
+    }
+
+
+def _same_request(
+    report: ChangeReport, kind: str, employer: Employer, person: Person, data: dict[str, Any]
+) -> ChangeReport:
+    """``report`` (found by the idempotency key) when it is the same request, else Conflict."""
+    same = (
+        report.kind == kind
+        and report.employer_id == employer.pk
+        and report.person_id == person.pk
+        and all(report.data.get(k) == v for k, v in data.items())
+    )
+    if not same:
+        raise Conflict(
+            "idempotency_key_reused",
+            "idempotency_key",
+            "Khoá chống gửi trùng đã dùng cho một báo cáo khác.",
+            "This idempotency key was used for a different report.",
+        )
+    return report
+
+
+def report_increases(
+    employer: Employer,
+    items: list[Increase],
+    *,
+    actor: Any = None,
+    reported_on: dt.date | None = None,
+) -> list[ReportResult | DomainError]:
+    """Báo tăng of many workers of one employer (a D02-LT list): each item is answered with
+    its :class:`ReportResult` or its ``DomainError``, the same as :func:`report_increase` one
+    by one in order — same checks, same replays of idempotency keys, same spells
+    (``registry.services.open_spells``), reports and ledger rows. One failing item does not
+    stop the others. The work is done in bulk: one replay query, one employer lock, one person
+    lock and one overlap query, bulk inserts, one ledger reconciliation per start month; all in
+    one transaction, so a database error leaves none of it written."""
+    results: list[ReportResult | DomainError | None] = [None] * len(items)
+    data: dict[int, dict[str, Any]] = {}
+    for i, item in enumerate(items):
+        try:
+            data[i] = _increase_data(item, reported_on)
+        except DomainError as exc:
+            results[i] = exc
+    if not data:
+        return results  # type: ignore[return-value]
+    with transaction.atomic():
+        keys = [items[i].idempotency_key for i in data if items[i].idempotency_key]
+        earlier: dict[str, ChangeReport] = {}
+        for at in range(0, len(keys), 500):
+            for report in ChangeReport.objects.filter(idempotency_key__in=keys[at : at + 500]):
+                earlier[report.idempotency_key] = report  # type: ignore[index]
+        fresh: list[int] = []
+        replays: list[int] = []
+        later: list[int] = []  # a key repeated in this list: answered after the first
+        seen: set[str] = set()
+        for i in data:
+            item = items[i]
+            key = item.idempotency_key
+            if key is not None and key in earlier:
+                try:
+                    _same_request(earlier[key], ChangeKind.INCREASE, employer, item.person, data[i])
+                except Conflict as exc:
+                    results[i] = exc
+                    continue
+                replays.append(i)
+            elif key is not None and key in seen:
+                later.append(i)
+            else:
+                if key is not None:
+                    seen.add(key)
+                fresh.append(i)
+        if replays:
+            found = [earlier[str(items[i].idempotency_key)] for i in replays]
+            spells = EmploymentSpell.objects.in_bulk(
+                [r.data["spell_id"] for r in found if r.data.get("spell_id")]
+            )
+            for i, report in zip(replays, found, strict=True):
+                spell = spells.get(report.data.get("spell_id"))
+                results[i] = ReportResult(report, spell, 0, replayed=True)
+        if fresh:
+            _write_increases(employer, items, data, fresh, results, actor, reported_on)
+        if later:
+            # Same key twice in one list: one by one, the second meets the first's report.
+            rest = report_increases(
+                employer, [items[i] for i in later], actor=actor, reported_on=reported_on
+            )
+            for i, result in zip(later, rest, strict=True):
+                results[i] = result
+    return results  # type: ignore[return-value]
+
+
+def _write_increases(
+    employer: Employer,
+    items: list[Increase],
+    data: dict[int, dict[str, Any]],
+    fresh: list[int],
+    results: list[Any],
+    actor: Any,
+    reported_on: dt.date | None,
+) -> None:
+    """The writes of :func:`report_increases` for the items not replayed (inside its
+    transaction): spells, reports, the ledger."""
+    _lock_employer(employer)
+    day = reported_on or timezone.localdate()
+    # The deadline of each start month (a rule table read, cached): an item whose start has no
+    # rule in force fails here, after the spell checks as one by one.
+    deadlines: dict[int, int] = {}
+    open_now: list[int] = []
+    for i in fresh:
+        request = registry.SpellRequest(
+            items[i].person,
+            employer,
+            items[i].start,
+            items[i].contract_type,
+            items[i].salary,
+            items[i].allowances,
+            items[i].occupation,
+            day,
+        )
+        try:
+            registry.check_spell(request)
+            deadlines[i] = int(parameter("enrolment_deadline_days", items[i].start))
+        except DomainError as exc:
+            results[i] = exc
+            continue
+        open_now.append(i)
+    spells = registry.open_spells(
+        [
+            registry.SpellRequest(
+                items[i].person,
+                employer,
+                items[i].start,
+                items[i].contract_type,
+                items[i].salary,
+                items[i].allowances,
+                items[i].occupation,
+                day,
+            )
+            for i in open_now
+        ],
+        actor=actor,
+    )
+    reports: list[tuple[int, ChangeReport, EmploymentSpell]] = []
+    for i, spell in zip(open_now, spells, strict=True):
+        if isinstance(spell, DomainError):
+            results[i] = spell
+            continue
+        item = items[i]
+        report = ChangeReport(
+            kind=ChangeKind.INCREASE,
+            employer=employer,
+            person=item.person,
+            effective_period=period_of(item.start),
+            data={
+                **data[i],
+                "occupation": item.occupation,
+                "spell_id": spell.pk,
+                "late_enrolment": (day - item.start).days > deadlines[i],
+            },
+            idempotency_key=item.idempotency_key,
+            reported_by=actor,
+        )
+        reports.append((i, report, spell))
+    if not reports:
+        return
+    ChangeReport.objects.bulk_create([report for _, report, _ in reports])
+    # One reconciliation per start month, from it to the month the ledger has reached, for the
+    # persons starting in that month (as ``_reconcile_from`` does person by person).
+    written: dict[int, int] = {}
+    last = _last_ledger_period(employer)
+    if last is not None:
+        by_month: dict[int, set[int]] = defaultdict(set)
+        for i, report, _ in reports:
+            by_month[report.effective_period].add(items[i].person.pk)
+        for first, persons in sorted(by_month.items()):
+            if first <= last:
+                _reconcile(employer, iter_periods(first, last), persons, written)
+    for i, report, spell in reports:
+        results[i] = ReportResult(report, spell, written.get(items[i].person.pk, 0))
+
+
 def report_increase(
     *,
     employer: Employer,
@@ -375,58 +586,12 @@ def report_increase(
     """Báo tăng: a worker joins ``employer`` on ``start``. Opens the employment spell
     (``registry.services.open_spell``); months already billed get RETROACTIVE rows (truy thu)
     for the next bill. A report made more than ``enrolment_deadline_days`` after the start
-    (Law 41/2024 Art. 28) is marked ``late_enrolment``."""
-    errs = ErrorCollector()
-    _check_date(errs, start, "start")
-    _check_salary(errs, salary, "salary")
-    _check_salary(errs, allowances, "allowances")
-    _check_key(errs, idempotency_key)
-    if reported_on is not None:
-        _check_date(errs, reported_on, "reported_on")
-    errs.raise_if_any()
-    if isinstance(salary + allowances, int) and salary + allowances > MAX_SALARY:
-        raise DomainError(
-            "salary_too_large", "salary", "Tiền lương quá lớn.", "Implausibly large salary."
-        )
-    data = {
-        "start": start.isoformat(),
-        "contract_type": contract_type,
-        "salary": salary,
-        "allowances": allowances,
-    }
-    with transaction.atomic():
-        if report := _replayed(idempotency_key, ChangeKind.INCREASE, employer, person, data):
-            return ReportResult(report, _spell_of(report), 0, replayed=True)
-        _lock_employer(employer)
-        reported_on = reported_on or timezone.localdate()
-        spell = registry.open_spell(
-            person=person,
-            employer=employer,
-            start=start,
-            contract_type=contract_type,
-            salary=salary,
-            allowances=allowances,
-            occupation=occupation,
-            reported_on=reported_on,
-            actor=actor,
-        )
-        deadline = int(parameter("enrolment_deadline_days", start))
-        report = ChangeReport.objects.create(
-            kind=ChangeKind.INCREASE,
-            employer=employer,
-            person=person,
-            effective_period=period_of(start),
-            data={
-                **data,
-                "occupation": occupation,
-                "spell_id": spell.pk,
-                "late_enrolment": (reported_on - start).days > deadline,
-            },
-            idempotency_key=idempotency_key,
-            reported_by=actor,
-        )
-        written = _reconcile_from(employer, person, period_of(start))
-    return ReportResult(report, spell, written)
+    (Law 41/2024 Art. 28) is marked ``late_enrolment``. :func:`report_increases` for one item."""
+    item = Increase(person, start, contract_type, salary, allowances, occupation, idempotency_key)
+    result = report_increases(employer, [item], actor=actor, reported_on=reported_on)[0]
+    if isinstance(result, DomainError):
+        raise result
+    return result
 
 
 def _spell_covering(employer: Employer, person: Person, day: dt.date, field: str) -> Any:

@@ -10,7 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 #: Every append-only table, for ``flush``.
-TABLES = ("access_auditevent", "onestop_dossiertransition", "gateway_submissionevent")
+TABLES = (
+    "access_auditevent",
+    "onestop_dossiertransition",
+    "gateway_submissionevent",
+    "exchange_logentry",
+    "exchange_logcheckpoint",
+)
 
 
 def _sqlite_forward(table: str) -> list[str]:

@@ -12,11 +12,15 @@ states, decided by the rules documented in ``docs/gateway-processing.md``:
   decides with :func:`decide_queued_row`.
 
 Validation belongs to the services: this module only parses the row, classifies what needs an
-officer, and turns the services' ``DomainError`` into row errors. Each row runs in its own
-savepoint, so a failing row leaves nothing behind; rows are committed in chunks, with their
-status written in the same transaction as their effects, so re-running skips every row already
-decided and never writes anything twice (the ledger reports also carry the idempotency key
-``gw:<submission>:<row>``).
+officer, and turns the services' ``DomainError`` into row errors. Increase rows — most of a
+D02-LT list — are planned one by one and written in waves through the bulk services
+(``registry.register_persons``, ``contributions.report_increases``, ``registry.issue_cards``),
+one savepoint per wave: a row a service refuses is dropped and the wave redone without it, an
+unexpected error redoes the wave row by row, each row in its own savepoint, as the other kinds
+of row always are. Either way a failing row leaves nothing behind, and the decisions are those
+of one-by-one processing. Rows are committed in chunks, with their status written in the same
+transaction as their effects, so re-running skips every row already decided and never writes
+anything twice (the ledger reports also carry the idempotency key ``gw:<submission>:<row>``).
 """
 
 from __future__ import annotations
@@ -74,7 +78,7 @@ DEFAULT_RETROACTIVE_MONTHS = 3
 #: Art. 22 cl. 1 d; the level digit of Decision 1351/QĐ-BHXH).
 WORKER_BENEFIT_LEVEL = 4
 DECREASE_REASONS = ("contract_end", "resigned", "dismissed", "retired", "deceased", "other")
-CARD_REASONS = ("lost", "damaged", "changed_info")
+CARD_REASONS = registry.REISSUE_REASONS
 _FACILITY = re.compile(r"^[0-9A-Z]{1,10}$")
 _PHONE = re.compile(r"^\+?\d{8,15}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -132,6 +136,7 @@ class _Batch:
     spells: dict[int, list[EmploymentSpell]] = field(default_factory=dict)
     cards: dict[int, list[HealthInsuranceCard]] = field(default_factory=dict)
     rules: dict[tuple[int, int, int], ContributionRules] = field(default_factory=dict)
+    parameters: dict[tuple[str, dt.date], Any] = field(default_factory=dict)
     #: Idempotency keys of rows whose ledger report already exists (a replay after a lost
     #: status write): the service answers them with the earlier report, so no rule re-runs.
     replayed: set[str] = field(default_factory=set)
@@ -208,6 +213,12 @@ class _Batch:
             self.employer is None or self.employer.pk == outcome.employer.pk
         ):
             self.employer = outcome.employer
+
+    def parameter_row(self, key: str, day: dt.date) -> Any:
+        """The legal parameter row in force on ``day`` (to cite its source), read once."""
+        if (key, day) not in self.parameters:
+            self.parameters[key, day] = parameter_row(key, day)
+        return self.parameters[key, day]
 
     def rules_for(self, employer: Employer, day: dt.date) -> ContributionRules:
         period = period_of(day)
@@ -395,8 +406,27 @@ def _person_of(batch: _Batch, row: SubmissionRow) -> Person:
     return person
 
 
-def _increase(batch: _Batch, row: SubmissionRow) -> _Outcome:
-    """Báo tăng (D02-LT), with the TK1-TS declaration for a first-time participant."""
+@dataclass
+class _IncreasePlan:
+    """An increase row checked and classified, before anything is written: the person (or
+    what to register), the legacy number to attach, the report, the card's facility."""
+
+    row: SubmissionRow
+    employer: Employer
+    person: Person | None
+    register: dict[str, Any] | None
+    legacy: str
+    start: dt.date
+    contract_type: str
+    salary: Any
+    allowances: Any
+    occupation: str
+    facility: str
+
+
+def _plan_increase(batch: _Batch, row: SubmissionRow) -> _IncreasePlan:
+    """Báo tăng (D02-LT), with the TK1-TS declaration for a first-time participant: the row's
+    parsing and queue rules; raises ``DomainError`` (reject) or ``_Queue``. Writes nothing."""
     data = row.data
     errs = ErrorCollector()
     pid = _key(row)
@@ -448,7 +478,8 @@ def _increase(batch: _Batch, row: SubmissionRow) -> _Outcome:
     participant = data.get("participant")
     participant = participant if isinstance(participant, dict) else None
     facility = _facility(participant, required=person is None)
-    registered = False
+    register: dict[str, Any] | None = None
+    legacy = ""
     if person is None:
         if review and flags:
             raise _Queue(
@@ -460,17 +491,15 @@ def _increase(batch: _Batch, row: SubmissionRow) -> _Outcome:
                 "to be verified against the national population database.",
             )
         _check_retroactive(review, batch.received_on, start, "start", "retroactive_start")
-        person = registry.register_person(
-            personal_id=pid or None,
-            full_name=data.get("full_name") or "",
-            date_of_birth=dob or data.get("date_of_birth"),  # type: ignore[arg-type]
-            sex=sex or "",
-            nationality=nationality,
-            address_unit_code=_text(data, "address_unit_code") or None,
-            legacy_numbers=[ss_number] if ss_number and alias_owner is None else [],
-            actor=batch.actor,
-        )
-        registered = True
+        register = {
+            "personal_id": pid or None,
+            "full_name": data.get("full_name") or "",
+            "date_of_birth": dob or data.get("date_of_birth"),
+            "sex": sex or "",
+            "nationality": nationality,
+            "address_unit_code": _text(data, "address_unit_code") or None,
+            "legacy_numbers": [ss_number] if ss_number and alias_owner is None else [],
+        }
     else:
         _check_identity(review, person, data, dob)
         overlapping = [s for s in batch.spells_of(person) if s.end is None or s.end >= start]
@@ -493,35 +522,107 @@ def _increase(batch: _Batch, row: SubmissionRow) -> _Outcome:
             )
         _check_retroactive(review, batch.received_on, start, "start", "retroactive_start")
         if ss_number and alias_owner is None:
-            registry.add_legacy_number(person, ss_number, actor=batch.actor)
-
-    salary, allowances = data.get("salary"), data.get("allowances", 0)
-    report = contributions.report_increase(
+            legacy = ss_number
+    return _IncreasePlan(
+        row=row,
         employer=employer,
         person=person,
+        register=register,
+        legacy=legacy,
         start=start,
         contract_type=data.get("contract_type") or "",
-        salary=salary,  # type: ignore[arg-type]
-        allowances=allowances,  # type: ignore[arg-type]
+        salary=data.get("salary"),
+        allowances=data.get("allowances", 0),
         occupation=_text(data, "occupation"),
-        idempotency_key=_idempotency_key(row),
+        facility=facility,
+    )
+
+
+def _write_increases(batch: _Batch, plans: list[_IncreasePlan]) -> list[_Outcome | DomainError]:
+    """The writes of planned increase rows, in bulk and in row order: persons registered,
+    legacy numbers attached, ``contributions.report_increases`` (spells, reports, ledger),
+    notices, ``registry.issue_cards`` for workers without a valid card. Each plan is answered
+    with its outcome or the ``DomainError`` that refuses it; the caller holds a savepoint and
+    rolls everything back when any plan failed (a failed row must leave nothing)."""
+    out: list[_Outcome | DomainError | None] = [None] * len(plans)
+    persons: dict[int, Person] = {}
+    new = [i for i, plan in enumerate(plans) if plan.person is None]
+    for i, plan in enumerate(plans):
+        if plan.person is not None:
+            persons[i] = plan.person
+    registered = registry.register_persons(
+        [plans[i].register or {} for i in new], actor=batch.actor
+    )
+    for i, person in zip(new, registered, strict=True):
+        if isinstance(person, DomainError):
+            out[i] = person
+        else:
+            persons[i] = person
+    for i, plan in enumerate(plans):
+        if out[i] is None and plan.legacy:
+            try:
+                registry.add_legacy_number(persons[i], plan.legacy, actor=batch.actor)
+            except DomainError as exc:
+                out[i] = exc
+    live = [i for i in range(len(plans)) if out[i] is None]
+    reports = contributions.report_increases(
+        batch.employer,  # type: ignore[arg-type]
+        [
+            contributions.Increase(
+                person=persons[i],
+                start=plans[i].start,
+                contract_type=plans[i].contract_type,
+                salary=plans[i].salary,
+                allowances=plans[i].allowances,
+                occupation=plans[i].occupation,
+                idempotency_key=_idempotency_key(plans[i].row),
+            )
+            for i in live
+        ],
         actor=batch.actor,
         reported_on=batch.received_on,
     )
-    notices = _cap_notices(batch, employer, start, salary + allowances)
-    late = bool(report.report.data.get("late_enrolment"))
-    if late:
-        notices.append(_late_notice(start, batch.received_on))
-    card, issued = _card_for_worker(batch, person, employer, report.spell, start, facility)
-    result: dict[str, Any] = {
-        "ss_number": person.ss_number,
-        "person_registered": registered,
-        "report_id": report.report.pk,
-        "late_enrolment": late,
-        "card_number": card.number if card else "",
-        "card_issued": issued,
-    }
-    return _Outcome(RowStatus.ACCEPTED, result=result, notices=notices, person=person)
+    notices: dict[int, list[ErrorDetail]] = {}
+    reported: dict[int, contributions.ReportResult] = {}
+    for i, report in zip(live, reports, strict=True):
+        if isinstance(report, DomainError):
+            out[i] = report
+            continue
+        plan = plans[i]
+        try:
+            found = _cap_notices(batch, plan.employer, plan.start, plan.salary + plan.allowances)
+            if report.report.data.get("late_enrolment"):
+                found.append(_late_notice(batch, plan.start))
+        except DomainError as exc:
+            out[i] = exc
+            continue
+        notices[i], reported[i] = found, report
+    cards = _cards_for_workers(batch, plans, persons, reported)
+    for i, report in reported.items():
+        card, issued = cards.get(i, (None, False))
+        if isinstance(card, DomainError):
+            out[i] = card
+            continue
+        late = bool(report.report.data.get("late_enrolment"))
+        result: dict[str, Any] = {
+            "ss_number": persons[i].ss_number,
+            "person_registered": plans[i].person is None,
+            "report_id": report.report.pk,
+            "late_enrolment": late,
+            "card_number": card.number if card else "",
+            "card_issued": issued,
+        }
+        out[i] = _Outcome(RowStatus.ACCEPTED, result=result, notices=notices[i], person=persons[i])
+    return out  # type: ignore[return-value]
+
+
+def _increase(batch: _Batch, row: SubmissionRow) -> _Outcome:
+    """One increase row (an officer's decision, or the row-by-row fallback): the bulk path
+    for one plan. The caller's savepoint undoes the row's writes when it is refused."""
+    outcome = _write_increases(batch, [_plan_increase(batch, row)])[0]
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
 
 
 def _facility(participant: dict[str, Any] | None, *, required: bool) -> str:
@@ -577,34 +678,52 @@ def _current_card(cards: list[HealthInsuranceCard], day: dt.date) -> HealthInsur
     return valid[-1] if valid else None
 
 
-def _card_for_worker(
+def _cards_for_workers(
     batch: _Batch,
-    person: Person,
-    employer: Employer,
-    spell: EmploymentSpell | None,
-    start: dt.date,
-    facility: str,
-) -> tuple[HealthInsuranceCard | None, bool]:
+    plans: list[_IncreasePlan],
+    persons: dict[int, Person],
+    reported: dict[int, contributions.ReportResult],
+) -> dict[int, tuple[HealthInsuranceCard | DomainError | None, bool]]:
     """A worker without a valid card gets one (valid from the start of the employment, open
-    ended); a valid card is kept."""
-    current = _current_card(batch.cards_of(person), start)
-    if current is not None:
-        return current, False
-    if not facility:
-        last = (
-            HealthInsuranceCard.objects.filter(person=person).order_by("-valid_from", "-id").first()
+    ended, at the declared facility, else the last card's); a valid card is kept."""
+    out: dict[int, tuple[HealthInsuranceCard | DomainError | None, bool]] = {}
+    need: list[int] = []
+    for i in reported:
+        plan = plans[i]
+        current = None
+        if plan.person is not None:
+            current = _current_card(batch.cards_of(plan.person), plan.start)
+        if current is not None:
+            out[i] = (current, False)
+        else:
+            need.append(i)
+    if not need:
+        return out
+    last_facility: dict[int, str] = {}
+    without = [persons[i].pk for i in need if plans[i].person is not None and not plans[i].facility]
+    for part in _chunks(without):
+        for person_id, code in (
+            HealthInsuranceCard.objects.filter(person_id__in=part)
+            .order_by("person_id", "-valid_from", "-id")
+            .values_list("person_id", "initial_facility_code")
+        ):
+            last_facility.setdefault(person_id, code)
+    requests = []
+    for i in need:
+        plan, person, spell = plans[i], persons[i], reported[i].spell
+        requests.append(
+            registry.CardRequest(
+                person=person,
+                participant_group=_card_group(plan.employer, spell.contract_type if spell else ""),
+                benefit_level=WORKER_BENEFIT_LEVEL,
+                province_code=plan.employer.address_unit.province_code,
+                valid_from=plan.start,
+                facility_code=plan.facility or last_facility.get(person.pk, ""),
+            )
         )
-        facility = last.initial_facility_code if last else ""
-    card = registry.issue_card(
-        person,
-        participant_group=_card_group(employer, spell.contract_type if spell else ""),
-        benefit_level=WORKER_BENEFIT_LEVEL,
-        province_code=employer.address_unit.province_code,
-        valid_from=start,
-        facility_code=facility,
-        actor=batch.actor,
-    )
-    return card, True
+    for i, card in zip(need, registry.issue_cards(requests, actor=batch.actor), strict=True):
+        out[i] = (card, True)
+    return out
 
 
 def _cap_notices(
@@ -634,8 +753,9 @@ def _cap_notices(
     ]
 
 
-def _late_notice(start: dt.date, reported_on: dt.date) -> ErrorDetail:
-    row = parameter_row("enrolment_deadline_days", start)
+def _late_notice(batch: _Batch, start: dt.date) -> ErrorDetail:
+    reported_on = batch.received_on
+    row = batch.parameter_row("enrolment_deadline_days", start)
     days = (reported_on - start).days
     deadline = int(row.value)
     return ErrorDetail(
@@ -765,74 +885,24 @@ def _card(batch: _Batch, row: SubmissionRow) -> _Outcome:
             "No valid health insurance card of this person was found.",
             status=404,
         )
-    card = _reissue(old, day=day, facility=facility, reason=reason, actor=batch.actor)
+    card = registry.reissue_card(
+        old, reason=reason, valid_from=day, facility_code=facility, actor=batch.actor
+    )
     result = {"ss_number": person.ss_number, "card_number": card.number, "card_issued": True}
     return _Outcome(RowStatus.ACCEPTED, result=result, person=person)
 
 
-def _reissue(
-    old: HealthInsuranceCard, *, day: dt.date, facility: str, reason: str, actor: Any
-) -> HealthInsuranceCard:
-    """Revoke ``old`` and issue its replacement: same number, group, level and province, valid
-    from ``day`` to the old card's end. The registry has no reissue service yet
-    (``registry.services.issue_card`` would give a person without a legacy number a new
-    number), so the two writes are done here."""
-    HealthInsuranceCard.objects.filter(pk=old.pk).update(revoked=True)
-    same_facility = not facility or facility == old.initial_facility_code
-    card = HealthInsuranceCard.objects.create(
-        person_id=old.person_id,
-        number=old.number,
-        short_number=old.short_number,
-        participant_group=old.participant_group,
-        benefit_level=old.benefit_level,
-        province_code=old.province_code,
-        initial_facility_code=old.initial_facility_code if same_facility else facility,
-        initial_facility_name=old.initial_facility_name if same_facility else "",
-        valid_from=day,
-        valid_to=old.valid_to,
-    )
-    if actor is not None:
-        from ansinh.access.services import audit
-
-        audit(
-            actor=actor,
-            action="create",
-            object_type="card",
-            object_id=str(card.pk),
-            detail={"person": old.person_id, "reissue_of": old.pk, "reason": reason},
-        )
-    return card
-
-
-def _employer_fields(employer: Employer) -> dict[str, Any]:
-    """The TK3-TS fields of an employer. The employer changes name, tax code, address and sector
-    itself; unit type, participant group and wage region changes go to an officer."""
-    return {
-        "unit_type": employer.unit_type,
-        "participant_group": employer.participant_group,
-        "name": employer.name,
-        "tax_code": employer.tax_code,
-        "address_unit_code": employer.address_unit.code,
-        "wage_region": employer.wage_region,
-        "sector": employer.sector,
-    }
-
-
-def _validate_employer(employer: Employer, values: dict[str, Any]) -> None:
-    """Check changed employer details with the registry's own rules. The registry has no
-    update service yet: ``register_employer`` with the employer's existing unit code validates
-    every field and then refuses the duplicate code before writing anything, so a
-    ``duplicate_unit_code`` answer means the values are valid."""
-    try:
-        with transaction.atomic():
-            registry.register_employer(
-                unit_code=employer.unit_code, pay_scale=employer.pay_scale, **values
-            )
-    except Conflict as exc:
-        if exc.code != "duplicate_unit_code":
-            raise
-        return
-    raise AssertionError("register_employer accepted an existing unit code")  # pragma: no cover
+#: TK3-TS fields of an employer row (the employer changes name, tax code, address and sector
+#: itself; unit type, participant group and wage region changes go to an officer).
+_EMPLOYER_ROW_FIELDS = (
+    "unit_type",
+    "participant_group",
+    "name",
+    "tax_code",
+    "address_unit_code",
+    "wage_region",
+    "sector",
+)
 
 
 def _employer_row(batch: _Batch, row: SubmissionRow) -> _Outcome:
@@ -883,14 +953,11 @@ def _employer_row(batch: _Batch, row: SubmissionRow) -> _Outcome:
         )
     if submission.employer_id != employer.pk:
         raise _mismatch()
-    current = _employer_fields(employer)
-    declared = {k: data[k] for k in current if k in data and data[k] not in (None, "")}
-    if "address_unit_code" in declared:
-        declared["address_unit_code"] = str(declared["address_unit_code"])
-    changed = {k: v for k, v in declared.items() if v != current[k]}
+    declared = {k: data[k] for k in _EMPLOYER_ROW_FIELDS if k in data and data[k] not in (None, "")}
+    # The registry's own rules (those of registration); only fields that really change remain.
+    changed = registry.check_employer_update(employer, **declared)
     if not changed:
         return _Outcome(RowStatus.ACCEPTED, result={"unit_code": unit_code, "changed": ""})
-    _validate_employer(employer, {**current, **changed})
     if batch.review and "wage_region" in changed:
         raise _Queue(
             "wage_region_change",
@@ -909,27 +976,7 @@ def _employer_row(batch: _Batch, row: SubmissionRow) -> _Outcome:
             "duyệt.",
             "A change of the unit type (DT) or participant group (LH) is decided by the agency.",
         )
-    for key, value in changed.items():
-        if key == "address_unit_code":
-            from ansinh.places.selectors import current_commune
-
-            employer.address_unit = current_commune(value)
-        elif key == "name":
-            employer.name = clean_name(value)
-            employer.name_normalised = normalise(employer.name)
-        else:
-            setattr(employer, key, value)
-    employer.save()
-    if batch.actor is not None:
-        from ansinh.access.services import audit
-
-        audit(
-            actor=batch.actor,
-            action="update",
-            object_type="employer",
-            object_id=str(employer.pk),
-            detail={"fields": sorted(changed)},
-        )
+    employer = registry.update_employer(employer, actor=batch.actor, **changed)
     result = {"unit_code": unit_code, "changed": ",".join(sorted(changed))}
     return _Outcome(RowStatus.ACCEPTED, result=result, employer=employer)
 
@@ -970,34 +1017,136 @@ def _handle(batch: _Batch, row: SubmissionRow) -> _Outcome:
     return handler(batch, row)
 
 
+def _failed(row: SubmissionRow, exc: Exception) -> _Outcome:
+    """The outcome of a row whose handling raised: queued, rejected, or — a defect, not bad
+    input — queued for an officer with ``processing_failed``."""
+    if isinstance(exc, _Queue):
+        return _Outcome(RowStatus.QUEUED, errors=[exc.detail])
+    if isinstance(exc, DomainError):
+        return _Outcome(RowStatus.REJECTED, errors=_row_errors(exc, _KIND_FIELDS.get(row.kind)))
+    log.error("gateway row %s of submission %s failed", row.pk, row.submission_id, exc_info=exc)
+    return _Outcome(
+        RowStatus.QUEUED,
+        errors=[
+            ErrorDetail(
+                "processing_failed",
+                None,
+                "Lỗi hệ thống khi xử lý dòng này; dòng chờ cán bộ xử lý lại.",
+                "A system error occurred while processing this row; it waits for an "
+                "officer to retry.",
+            )
+        ],
+    )
+
+
 def _run(batch: _Batch, row: SubmissionRow) -> _Outcome:
     """One row in its own savepoint: whatever fails, nothing of the row stays written."""
     try:
         with transaction.atomic():
             outcome = _handle(batch, row)
-    except _Queue as queued:
-        return _Outcome(RowStatus.QUEUED, errors=[queued.detail])
-    except DomainError as exc:
-        return _Outcome(RowStatus.REJECTED, errors=_row_errors(exc, _KIND_FIELDS.get(row.kind)))
     except (OperationalError, InterfaceError):
         raise  # the database is unwell: the whole chunk rolls back and the task retries
-    except Exception:
-        # A defect, not bad input: the row waits for an officer rather than being refused.
-        log.exception("gateway row %s of submission %s failed", row.pk, row.submission_id)
-        return _Outcome(
-            RowStatus.QUEUED,
-            errors=[
-                ErrorDetail(
-                    "processing_failed",
-                    None,
-                    "Lỗi hệ thống khi xử lý dòng này; dòng chờ cán bộ xử lý lại.",
-                    "A system error occurred while processing this row; it waits for an "
-                    "officer to retry.",
-                )
-            ],
-        )
+    except Exception as exc:
+        return _failed(row, exc)
     batch.changed(outcome)
     return outcome
+
+
+class _Refused(Exception):
+    """Some planned increase rows were refused while writing: undo the bulk, drop them, redo."""
+
+    def __init__(self, refused: dict[int, DomainError]) -> None:
+        super().__init__(f"{len(refused)} rows refused")
+        self.refused = refused
+
+
+def _run_increases(batch: _Batch, wave: list[tuple[int, _IncreasePlan]]) -> dict[int, _Outcome]:
+    """Write a wave of planned increase rows (distinct persons) in bulk, in one savepoint. A row
+    a service refuses is rejected and the savepoint redone without it, so a refused row leaves
+    nothing and the others are written as one by one. An unexpected error undoes the bulk and
+    the wave is redone row by row, each in its own savepoint (``_run``)."""
+    decided: dict[int, _Outcome] = {}
+    pending = list(wave)
+    while pending:
+        try:
+            with transaction.atomic():
+                written = _write_increases(batch, [plan for _, plan in pending])
+                refused = {
+                    pending[k][0]: r for k, r in enumerate(written) if isinstance(r, DomainError)
+                }
+                if refused:
+                    raise _Refused(refused)
+        except _Refused as exc:
+            for idx, error in exc.refused.items():
+                decided[idx] = _failed(_wave_row(wave, idx), error)
+            pending = [(idx, plan) for idx, plan in pending if idx not in exc.refused]
+            continue
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:
+            log.warning(
+                "bulk write of %s rows of submission %s failed; retried row by row",
+                len(pending),
+                batch.submission.pk,
+                exc_info=True,
+            )
+            for idx, plan in pending:
+                decided[idx] = _run(batch, plan.row)
+            return decided
+        for (idx, _), outcome in zip(pending, written, strict=True):
+            assert isinstance(outcome, _Outcome)
+            decided[idx] = outcome
+            batch.changed(outcome)
+        break
+    return decided
+
+
+def _wave_row(wave: list[tuple[int, _IncreasePlan]], idx: int) -> SubmissionRow:
+    return next(plan.row for i, plan in wave if i == idx)
+
+
+def _decide(batch: _Batch, rows: list[SubmissionRow]) -> list[_Outcome]:
+    """The outcome of each row of a chunk, in order. Increase rows are planned one by one (their
+    checks and queue rules) and written in waves through the bulk services; a wave holds one
+    row per person and ends before any other kind of row, so every row sees the registry as
+    one-by-one processing would. Other rows run one by one (``_run``)."""
+    outcomes: list[_Outcome | None] = [None] * len(rows)
+    wave: list[tuple[int, _IncreasePlan]] = []
+    keys: set[str] = set()
+    persons: set[int] = set()
+
+    def flush() -> None:
+        if wave:
+            for idx, outcome in _run_increases(batch, wave).items():
+                outcomes[idx] = outcome
+        wave.clear()
+        keys.clear()
+        persons.clear()
+
+    for idx, row in enumerate(rows):
+        if row.kind != RowKind.INCREASE:
+            flush()
+            outcomes[idx] = _run(batch, row)
+            continue
+        row_keys = {_key(row), _text(row.data, "ss_number")} - {""}
+        if row_keys & keys:
+            flush()
+        try:
+            plan = _plan_increase(batch, row)
+            if plan.person is not None and plan.person.pk in persons:
+                flush()  # the same person under another identifier: see the earlier write
+                plan = _plan_increase(batch, row)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as exc:
+            outcomes[idx] = _failed(row, exc)
+            continue
+        wave.append((idx, plan))
+        keys.update(row_keys)
+        if plan.person is not None:
+            persons.add(plan.person.pk)
+    flush()
+    return outcomes  # type: ignore[return-value]
 
 
 def _apply(row: SubmissionRow, outcome: _Outcome, at: dt.datetime, actor: Any) -> None:
@@ -1082,26 +1231,35 @@ def process(submission: Submission, *, at: dt.datetime | None = None) -> Submiss
         raise _not_accepted()
     now = at or timezone.now()
     pending = SubmissionRow.objects.filter(submission=submission, status=RowStatus.PENDING)
-    waiting = pending.count()
-    if not waiting:
+    if not pending.exists():
         submission.refresh_from_db()
         return submission
-    SubmissionEvent.objects.create(
-        submission=submission, at=now, step=Step.PROCESSING, detail=f"{waiting} rows"
-    )
-    newly_queued = 0
+    newly_queued = decided = 0
     while True:
         with transaction.atomic():
             locked = Submission.objects.select_for_update().get(pk=submission.pk)
             rows = _pending_rows(locked)
             if not rows:
                 break
+            if not decided:
+                # Under the lock: a second worker that started at the same time finds the rows
+                # decided and leaves no trace of its own.
+                SubmissionEvent.objects.create(
+                    submission=submission,
+                    at=now,
+                    step=Step.PROCESSING,
+                    detail=f"{pending.count()} rows",
+                )
+            decided += len(rows)
             batch = _Batch.load(locked, rows, actor=None, review=True)
-            for row in rows:
-                _apply(row, _run(batch, row), now, None)
+            for row, outcome in zip(rows, _decide(batch, rows), strict=True):
+                _apply(row, outcome, now, None)
                 newly_queued += row.status == RowStatus.QUEUED
             _save_rows(rows)
             _count(locked)
+    if not decided:
+        submission.refresh_from_db()
+        return submission
     with transaction.atomic():
         counts = _count(submission)
         Submission.objects.filter(pk=submission.pk).update(processed_at=now)

@@ -45,7 +45,9 @@ from ansinh.gateway.models import (
     EtransRegistration,
     IvanProbe,
     IvanProvider,
+    RowStatus,
     Submission,
+    SubmissionRow,
     Verdict,
 )
 from ansinh.law.selectors import parameter, parameter_row
@@ -657,3 +659,470 @@ def report_provinces(user: Any) -> frozenset[str] | None:
     for level, code, province_code in org.scope_units.values_list("level", "code", "province_code"):
         codes.add(code if level == UnitLevel.PROVINCE else province_code)
     return frozenset(codes)
+
+
+# --- rows waiting for an officer (dòng chờ cán bộ quyết định) ----------------------------------
+#
+# Scope follows the one-stop desk (``onestop.selectors.can_view_dossier``) and the service that
+# decides (``processing._authorise_officer``): the ``onestop.change_dossier`` permission, and an
+# organisation that holds or received the row's one-stop dossier, or sits above one of those;
+# nationwide organisations and superusers see every row. A submission without a dossier falls
+# back to the employer's administrative scope.
+
+#: Every reason processing queues a row with (docs/gateway-processing.md, "Row error codes").
+QUEUE_REASONS: tuple[str, ...] = (
+    "identity_flagged",
+    "identity_mismatch",
+    "name_mismatch",
+    "ss_number_mismatch",
+    "person_status",
+    "employed_elsewhere",
+    "retroactive_start",
+    "retroactive_end",
+    "retroactive_change",
+    "employer_code_change",
+    "wage_region_change",
+    "processing_failed",
+)
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """Filters of the officer's queue; empty values filter nothing."""
+
+    reason: str = ""
+    employer: str = ""
+    procedure: str = ""
+    received_from: dt.date | None = None
+    received_to: dt.date | None = None
+    dossier: str = ""
+
+    def used(self) -> list[str]:
+        """Names of the filters in use (for the audit log: never their values)."""
+        return sorted(k for k, v in self.__dict__.items() if v not in ("", None))
+
+
+def may_decide_rows(user: Any) -> bool:
+    """Role test of the queue: view and change one-stop dossiers (officers and managers)."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and user.is_active
+        and user.has_perm("onestop.view_dossier")
+        and user.has_perm("onestop.change_dossier")
+    )
+
+
+def _sees_every_dossier(user: Any) -> bool:
+    org = getattr(user, "organisation", None)
+    return bool(user.is_superuser or (org is not None and org.nationwide and org.active))
+
+
+def queued_rows_in_scope(user: Any) -> QuerySet[SubmissionRow]:
+    """Queued rows of accepted submissions the user may decide (see the section comment)."""
+    from ansinh.access.selectors import filter_employers_in_scope
+    from ansinh.onestop.selectors import descendant_ids
+
+    qs = SubmissionRow.objects.filter(status=RowStatus.QUEUED, submission__verdict=Verdict.ACCEPTED)
+    if not may_decide_rows(user):
+        return qs.none()
+    if _sees_every_dossier(user):
+        return qs
+    if not user.organisation_id:
+        return qs.none()
+    orgs = descendant_ids(user.organisation_id)
+    employers = filter_employers_in_scope(Employer.objects.all(), user).values("pk")
+    return qs.filter(
+        Q(submission__dossier__office__organisation_id__in=orgs)
+        | Q(submission__dossier__receiving_office__organisation_id__in=orgs)
+        | Q(submission__dossier__isnull=True, submission__employer__in=employers)
+    )
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def filter_queue(
+    qs: QuerySet[SubmissionRow], filters: QueueFilters, *, with_reason: bool = True
+) -> QuerySet[SubmissionRow]:
+    """Apply the filters (the reason only with ``with_reason``, so the counts per reason can be
+    taken over the other filters)."""
+    from ansinh.registry.selectors import search_employers
+
+    if with_reason and filters.reason:
+        qs = qs.filter(error_code=filters.reason)
+    if filters.procedure:
+        qs = qs.filter(submission__procedure_code=filters.procedure)
+    if filters.dossier:
+        qs = qs.filter(submission__dossier__code=filters.dossier)
+    if filters.employer:
+        q = " ".join(filters.employer.split())
+        qs = qs.filter(
+            Q(submission__employer__unit_code=q.upper())
+            | Q(submission__employer__in=search_employers(q=q).values("pk"))
+        )
+    if filters.received_from:
+        qs = qs.filter(submission__received_at__gte=_day_start(filters.received_from))
+    if filters.received_to:
+        end = _day_start(filters.received_to + dt.timedelta(days=1))
+        qs = qs.filter(submission__received_at__lt=end)
+    return qs
+
+
+def officer_queue(user: Any, filters: QueueFilters | None = None) -> QuerySet[SubmissionRow]:
+    """The user's queue, oldest submission first (a row waits as long as its dossier's clock
+    runs), then by dossier and row number."""
+    qs = filter_queue(queued_rows_in_scope(user), filters or QueueFilters())
+    return qs.select_related(
+        "submission",
+        "submission__dossier",
+        "submission__dossier__procedure",
+        "submission__dossier__procedure_version",
+        "submission__dossier__office",
+        "submission__employer",
+        "submission__ivan",
+    ).order_by("submission__received_at", "submission_id", "number")
+
+
+def queue_reason_counts(user: Any, filters: QueueFilters | None = None) -> list[tuple[str, int]]:
+    """Rows per reason under the other filters, the most frequent first."""
+    qs = filter_queue(queued_rows_in_scope(user), filters or QueueFilters(), with_reason=False)
+    counts = qs.values_list("error_code").annotate(n=Count("id")).order_by("-n", "error_code")
+    return [(code, n) for code, n in counts]
+
+
+def queued_count(user: Any) -> int:
+    """Rows waiting for the user (the navigation badge)."""
+    return queued_rows_in_scope(user).count()
+
+
+def queued_row_counts(dossier_ids: Iterable[int]) -> dict[int, int]:
+    """Queued rows per one-stop dossier id (a link from the dossier page)."""
+    rows = (
+        SubmissionRow.objects.filter(
+            status=RowStatus.QUEUED, submission__dossier_id__in=list(dossier_ids)
+        )
+        .values_list("submission__dossier_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return dict(rows)
+
+
+def get_row(row_id: int) -> SubmissionRow | None:
+    """A row with what the decision page shows about its submission and dossier."""
+    return (
+        SubmissionRow.objects.select_related(
+            "submission",
+            "submission__dossier",
+            "submission__dossier__procedure",
+            "submission__dossier__office__organisation",
+            "submission__dossier__receiving_office__organisation",
+            "submission__employer",
+            "submission__employer__address_unit",
+            "submission__ivan",
+            "decided_by",
+        )
+        .filter(pk=row_id)
+        .first()
+    )
+
+
+def authorize_row(
+    user: Any,
+    row: SubmissionRow,
+    *,
+    request: Any = None,
+    audit_read: bool = True,
+) -> None:
+    """Allow a staff read or decision of ``row`` or raise ``Forbidden`` after a DENIED audit
+    event: ``permission_denied`` without the officer's role, ``out_of_scope`` outside their
+    remit (the same tests as ``processing._authorise_officer``). With ``audit_read`` a READ of
+    the dossier is recorded: the row carries a person's declared data."""
+    from ansinh.access.models import AuditAction
+    from ansinh.access.selectors import employer_in_scope
+    from ansinh.access.services import audit
+    from ansinh.core.errors import Forbidden
+    from ansinh.onestop.selectors import can_view_dossier
+
+    submission = row.submission
+    dossier = submission.dossier
+    reason = ""
+    if not may_decide_rows(user):
+        reason = "permission_denied"
+    elif dossier is not None:
+        reason = "" if can_view_dossier(user, dossier) else "out_of_scope"
+    elif submission.employer is not None and not employer_in_scope(user, submission.employer):
+        reason = "out_of_scope"
+    if reason:
+        audit(
+            actor=user,
+            action=AuditAction.DENIED,
+            object_type="gateway_row",
+            object_id=str(row.pk),
+            request=request,
+            detail={"reason": reason},
+        )
+        if reason == "permission_denied":
+            raise Forbidden(
+                "permission_denied",
+                None,
+                "Vai trò của bạn không được phép xử lý hồ sơ này.",
+                "Your role is not allowed to process this dossier.",
+            )
+        raise Forbidden(
+            "out_of_scope",
+            None,
+            "Hồ sơ này nằm ngoài phạm vi xử lý của đơn vị bạn.",
+            "This dossier is outside your organisation's remit.",
+        )
+    if audit_read:
+        audit(
+            actor=user,
+            action=AuditAction.READ,
+            object_type="dossier" if dossier is not None else "gateway_row",
+            object_id=str(dossier.pk if dossier is not None else row.pk),
+            request=request,
+            detail={"gateway_row": row.pk, "number": row.number},
+        )
+
+
+# --- one row beside the registry ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One field of a row: what the submitter declared and what the registry holds."""
+
+    key: str
+    label_vi: str
+    label_en: str
+    xsd_type: str
+    declared: str
+    registered: str | None  # None: the registry has no such field
+    differs: bool
+    at_fault: bool  # the field the queue reason names
+
+
+@dataclass
+class RowReview:
+    """What an officer needs to decide a row: the declared fields beside the registry's, the
+    person (or employer) on record, and the spells and cards the reason is about."""
+
+    row: SubmissionRow
+    fields: list[Comparison]
+    person: Any = None  # registry.Person by the declared personal ID
+    alias_owner: Any = None  # registry.Person holding the declared legacy number, if another
+    employer: Employer | None = None  # the registry's employer (TK3-TS rows)
+    spells: list[Any] = field(default_factory=list)
+    conflicting: set[int] = field(default_factory=set)  # ids of overlapping spells elsewhere
+    cards: list[Any] = field(default_factory=list)
+
+    @property
+    def persons_read(self) -> list[Any]:
+        return [p for p in (self.person, self.alias_owner) if p is not None]
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _person_values(person: Any) -> dict[str, str]:
+    legacy = ", ".join(person.legacy_numbers.order_by("number").values_list("number", flat=True))
+    return {
+        "personal_id": person.personal_id or "",
+        "full_name": person.full_name,
+        "date_of_birth": person.date_of_birth.isoformat(),
+        "sex": person.sex,
+        "nationality": person.nationality,
+        "address_unit_code": person.address_unit.code if person.address_unit_id else "",
+        "ss_number": legacy,
+    }
+
+
+def _employer_values(employer: Employer) -> dict[str, str]:
+    return {
+        "unit_code": employer.unit_code,
+        "unit_type": employer.unit_type,
+        "participant_group": employer.participant_group,
+        "name": employer.name,
+        "tax_code": employer.tax_code,
+        "address_unit_code": employer.address_unit.code,
+        "wage_region": str(employer.wage_region),
+        "sector": employer.sector,
+    }
+
+
+def _declared_differs(key: str, declared: str, registered: str) -> bool:
+    if not declared:
+        return False  # an empty optional field changes nothing
+    if key == "full_name":
+        # As processing compares names: case does not matter, and a name typed without any
+        # diacritics matches the accented spelling of the same letters.
+        from ansinh.core.text import clean_name, normalise
+
+        name = clean_name(declared)
+        same = name.casefold() == registered.casefold() or (
+            name.isascii() and normalise(name) == normalise(registered)
+        )
+        return not same
+    if key == "ss_number":
+        return declared not in [n.strip() for n in registered.split(",")]
+    return declared != registered
+
+
+def row_review(row: SubmissionRow, *, registry: bool = True) -> RowReview:
+    """The row's declared fields beside the registry's (a read: nothing is written; the caller
+    authorises and audits it — see :func:`authorize_row`). ``registry=False``: the declared
+    fields only, for a user who may not read registry records."""
+    from ansinh.gateway import formats
+    from ansinh.registry.models import EmploymentSpell, HealthInsuranceCard, LegacyNumber, Person
+
+    submission = row.submission
+    code = submission.procedure_code
+    version = submission.schema_version or formats.SUPPORTED.get(code, [""])[-1]
+    spec_ = formats.SPECS.get((code, version))
+    field_table = spec_.fields.get(row.kind, ()) if spec_ is not None else ()
+    data = row.data or {}
+    review = RowReview(row=row, fields=[])
+    registered: dict[str, str] = {}
+
+    if registry and row.kind == "employer":
+        unit_code = _shown(data.get("unit_code"))
+        review.employer = (
+            Employer.objects.select_related("address_unit").filter(unit_code=unit_code).first()
+        )
+        if review.employer is not None:
+            registered = _employer_values(review.employer)
+    elif registry:
+        key = (row.personal_id or _shown(data.get("personal_id"))).strip()
+        persons = Person.objects.select_related("address_unit")
+        review.person = persons.filter(ss_number=key).first() if key else None
+        ss_number = _shown(data.get("ss_number"))
+        if ss_number:
+            alias = LegacyNumber.objects.select_related("person").filter(number=ss_number).first()
+            if alias is not None and (review.person is None or alias.person_id != review.person.pk):
+                review.alias_owner = alias.person
+        if review.person is not None:
+            registered = _person_values(review.person)
+            review.spells = list(
+                EmploymentSpell.objects.filter(person=review.person)
+                .select_related("employer")
+                .order_by("-start")[:20]
+            )
+            review.cards = list(
+                HealthInsuranceCard.objects.filter(person=review.person, revoked=False).order_by(
+                    "-valid_from", "-id"
+                )[:5]
+            )
+            start = _parse_day(data.get("start"))
+            if start is not None:
+                review.conflicting = {
+                    s.pk
+                    for s in review.spells
+                    if s.employer_id != submission.employer_id and (s.end is None or s.end >= start)
+                }
+            if review.cards and row.kind == "card":
+                registered["card_number"] = review.cards[0].number
+                registered["hospital_code"] = review.cards[0].initial_facility_code
+
+    entries: list[tuple[str, Any, Any]] = []
+    for f in field_table:
+        if f.value == "participant":  # the TK1-TS declaration: its own fields, when given
+            part = data.get(f.key)
+            if isinstance(part, dict):
+                entries += [
+                    (f"participant.{p.key}", p, part.get(p.key)) for p in formats.PARTICIPANT_FIELDS
+                ]
+            continue
+        entries.append((f.key, f, data.get(f.key)))
+    for key, f, value in entries:
+        declared = _shown(value)
+        reg = registered.get(key) if registered else None
+        review.fields.append(
+            Comparison(
+                key=key,
+                label_vi=f.label_vi,
+                label_en=f.label_en,
+                xsd_type=f.xsd_type,
+                declared=declared,
+                registered=reg,
+                differs=reg is not None and _declared_differs(key, declared, reg),
+                at_fault=key == row.error_field,
+            )
+        )
+    return review
+
+
+def _parse_day(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+# --- an employer's own workers (card reissue requests) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A current worker of an employer, as the card reissue page lists them."""
+
+    spell_id: int
+    person_id: int
+    personal_id: str
+    full_name: str
+    start: dt.date
+    card_number: str  # the latest valid card, "" when none
+
+
+def current_workers(
+    employer: Employer, *, day: dt.date | None = None, q: str = "", limit: int = 200
+) -> list[Worker]:
+    """Workers with a spell at ``employer`` open on ``day`` (default today), by name; ``q``
+    narrows by name words or personal ID. An employer reads only its own workers: the caller
+    passes the employer of the signed-in user."""
+    from ansinh.core.text import normalise
+    from ansinh.registry.models import EmploymentSpell, HealthInsuranceCard
+
+    day = day or timezone.localdate()
+    spells = (
+        EmploymentSpell.objects.filter(employer=employer, start__lte=day)
+        .filter(Q(end__isnull=True) | Q(end__gte=day))
+        .select_related("person")
+    )
+    q = " ".join((q or "").split())
+    if q.isdigit():
+        spells = spells.filter(person__ss_number__startswith=q)
+    elif q:
+        for word in normalise(q).split(" "):
+            spells = spells.filter(
+                Q(person__name_normalised__startswith=word)
+                | Q(person__name_normalised__contains=" " + word)
+            )
+    chosen = list(spells.order_by("person__sort_key", "person_id")[:limit])
+    cards: dict[int, str] = {}
+    for person_id, number in (
+        HealthInsuranceCard.objects.filter(
+            person_id__in=[s.person_id for s in chosen], revoked=False, valid_from__lte=day
+        )
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+        .order_by("valid_from", "id")
+        .values_list("person_id", "number")
+    ):
+        cards[person_id] = number  # the latest wins
+    return [
+        Worker(
+            spell_id=s.pk,
+            person_id=s.person_id,
+            personal_id=s.person.personal_id or s.person.ss_number,
+            full_name=s.person.full_name,
+            start=s.start,
+            card_number=cards.get(s.person_id, ""),
+        )
+        for s in chosen
+    ]

@@ -159,6 +159,10 @@ class TrustSnapshot:
     local_version: int
     built_at: float
     checked_at: float = field(default=0.0)
+    # Chains already built from this store, by the fingerprints of the leaf and of the
+    # certificates sent along: intake sees the same few signers all day. Dropped with the
+    # snapshot whenever the store changes; dates and revocation are still checked every time.
+    chains: dict[tuple[str, ...], list[x509.Certificate]] = field(default_factory=dict)
 
     def issuer_of(self, cert: x509.Certificate) -> Authority | None:
         """The trusted authority that issued ``cert`` (name match and a valid signature)."""
@@ -374,8 +378,13 @@ def check_certificate(
         .time(_clamp(at, leaf))
         .extension_policies(ee_policy=_EE_POLICY, ca_policy=_CA_POLICY)
     )
+    key = (fingerprint(leaf), *(fingerprint(c) for c in intermediates))
     try:
-        chain = list(builder.build_client_verifier().verify(leaf, list(intermediates)).chain)
+        chain = snap.chains.get(key)
+        if chain is None:
+            chain = list(builder.build_client_verifier().verify(leaf, list(intermediates)).chain)
+            if len(snap.chains) < 10_000:
+                snap.chains[key] = chain
     except verification.VerificationError:
         issuer = snap.issuer_of(leaf)
         if issuer is not None and not (

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from ansinh.gateway import views, views_employer
+from ansinh.gateway import views, views_employer, views_queue
 
 app_name = "gateway"
 
@@ -12,6 +12,10 @@ urlpatterns: list[URLPattern] = [
     path("registrations/", views.registrations, name="registrations"),
     path("adoption/", views.adoption, name="adoption"),
     path("adoption/export.<str:fmt>", views.adoption_export, name="adoption_export"),
+    # The officer's queue of rows automatic processing could not decide (views_queue).
+    path("queue/", views_queue.queue, name="queue"),
+    path("queue/<int:pk>/", views_queue.queue_row, name="queue_row"),
+    path("queue/<int:pk>/decide/", views_queue.decide, name="queue_decide"),
     # Pages for employers without software (views_employer).
     path("employer/", views_employer.employer_home, name="employer_home"),
     path(
@@ -33,4 +37,11 @@ urlpatterns: list[URLPattern] = [
     path("employer/form/", views_employer.employer_form, name="employer_form"),
     path("employer/dossier.xml", views_employer.employer_download, name="employer_download"),
     path("employer/submit/", views_employer.employer_submit, name="employer_submit"),
+    path("employer/details/", views_employer.employer_details, name="employer_details"),
+    path("employer/cards/", views_employer.employer_cards, name="employer_cards"),
+    path(
+        "employer/submissions/<int:pk>/",
+        views_employer.employer_submission,
+        name="employer_submission",
+    ),
 ]

@@ -231,6 +231,8 @@ class NoticeText:
 def on_dossier_changed(sender: Any, *, dossier_id: int, step_id: int, **kwargs: Any) -> None:
     """Receiver of ``dossier_changed``: queue the notices. The step has committed already, so a
     queue failure is logged (without personal data) and the officer's step still succeeds."""
+    if kwargs.get("contacts") is False:  # no e-mail or phone to notify: no task to queue
+        return
     try:
         from ansinh.onestop.tasks import send_status_notices as task
 

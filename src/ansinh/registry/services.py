@@ -11,7 +11,7 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -64,14 +64,28 @@ def _audit(actor: Any, action: str, object_type: str, object_id: str, **kw: Any)
     audit(actor=actor, action=action, object_type=object_type, object_id=object_id, **kw)
 
 
-def _next_value(name: str, start: int = 0) -> int:
-    """Next number of a series. Must run inside a transaction: the counter row is locked
-    (SELECT … FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE transactions hold the write lock)."""
+def _next_values(name: str, count: int, start: int = 0) -> range:
+    """The next ``count`` numbers of a series, as one block. Must run inside a transaction: the
+    counter row is locked (SELECT … FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE transactions
+    hold the write lock)."""
+    if count <= 0:
+        return range(0)
     NumberCounter.objects.get_or_create(name=name, defaults={"last_value": start})
     counter = NumberCounter.objects.select_for_update().get(name=name)
-    counter.last_value += 1
+    first = counter.last_value + 1
+    counter.last_value += count
     counter.save(update_fields=["last_value"])
-    return counter.last_value
+    return range(first, first + count)
+
+
+def _next_value(name: str, start: int = 0) -> int:
+    """Next number of a series (see :func:`_next_values`)."""
+    return _next_values(name, 1, start)[0]
+
+
+def _chunks(values: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
+    """Slices for ``IN (…)`` look-ups of bulk services."""
+    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 def _current_commune(code: str) -> Any:
@@ -285,6 +299,45 @@ def validate_person(
     The address is a current commune (``address_unit_code``) or a pre-2025 one
     (``legacy_address_unit_code``), not both; a pre-2025 commune gives its default successor,
     and ``legacy_resolution`` says whether the address must go to review."""
+    data = _person_fields(
+        personal_id=personal_id,
+        full_name=full_name,
+        date_of_birth=date_of_birth,
+        sex=sex,
+        nationality=nationality,
+        address_unit_code=address_unit_code,
+        ethnicity_code=ethnicity_code,
+        legacy_numbers=legacy_numbers,
+        legacy_address_unit_code=legacy_address_unit_code,
+    )
+    pids = {data.personal_id} if data.personal_id else set()
+    _check_duplicates(
+        data,
+        set(Person.objects.filter(ss_number__in=pids).values_list("ss_number", flat=True)),
+        set(
+            LegacyNumber.objects.filter(number__in=data.legacy_numbers).values_list(
+                "number", flat=True
+            )
+        ),
+    )
+    return data
+
+
+def _person_fields(
+    *,
+    personal_id: str | None,
+    full_name: str,
+    date_of_birth: Any,
+    sex: str,
+    nationality: str = "VN",
+    address_unit_code: str | None = None,
+    ethnicity_code: str = "",
+    legacy_numbers: Sequence[str] = (),
+    legacy_address_unit_code: str | None = None,
+    communes: dict[str, Any] | None = None,
+) -> PersonData:
+    """The field checks of :func:`validate_person`, without the duplicate look-ups; communes
+    already read (``communes``: code → unit) are not read again."""
     errs = ErrorCollector()
     name = _check_name(errs, full_name)
     _check_birth_date(errs, date_of_birth)
@@ -292,7 +345,10 @@ def validate_person(
     _check_nationality(errs, nationality)
     _check_ethnicity(errs, ethnicity_code)
     _check_address_fields(errs, address_unit_code, legacy_address_unit_code)
-    unit = _address_unit(errs, address_unit_code)
+    if communes is not None and address_unit_code and str(address_unit_code) in communes:
+        unit = communes[str(address_unit_code)]
+    else:
+        unit = _address_unit(errs, address_unit_code)
     resolution = _legacy_address(errs, legacy_address_unit_code)
     if resolution is not None:
         unit = resolution.default
@@ -315,25 +371,6 @@ def validate_person(
                 "A legacy social insurance number must be exactly 10 digits.",
             )
     errs.raise_if_any()
-    dup = ErrorCollector()
-    if pid is not None and Person.objects.filter(ss_number=pid).exists():
-        dup.add(
-            "duplicate_personal_id",
-            "personal_id",
-            "Số định danh cá nhân đã có trong sổ đăng ký.",
-            "This personal ID is already registered.",
-        )
-    taken = set(LegacyNumber.objects.filter(number__in=legacy).values_list("number", flat=True))
-    for i, number in enumerate(legacy):
-        if number in taken or legacy.index(number) != i:
-            dup.add(
-                "duplicate_legacy_number",
-                f"legacy_numbers[{i}]",
-                f"Mã số BHXH {number} đã được dùng.",
-                f"Legacy number {number} is already in use.",
-            )
-    if dup:
-        raise Conflict.many(dup.errors)
     assert day is not None
     return PersonData(
         personal_id=pid,
@@ -347,6 +384,29 @@ def validate_person(
         flags=flags,
         legacy_resolution=resolution,
     )
+
+
+def _check_duplicates(data: PersonData, taken_pids: set[str], taken_legacy: set[str]) -> None:
+    """Refuse (Conflict) a personal ID or legacy number already in the registry."""
+    dup = ErrorCollector()
+    if data.personal_id is not None and data.personal_id in taken_pids:
+        dup.add(
+            "duplicate_personal_id",
+            "personal_id",
+            "Số định danh cá nhân đã có trong sổ đăng ký.",
+            "This personal ID is already registered.",
+        )
+    legacy = data.legacy_numbers
+    for i, number in enumerate(legacy):
+        if number in taken_legacy or legacy.index(number) != i:
+            dup.add(
+                "duplicate_legacy_number",
+                f"legacy_numbers[{i}]",
+                f"Mã số BHXH {number} đã được dùng.",
+                f"Legacy number {number} is already in use.",
+            )
+    if dup:
+        raise Conflict.many(dup.errors)
 
 
 def _name_fields(full_name: str) -> dict[str, str]:
@@ -367,16 +427,21 @@ def _write_name_words(person: Person) -> None:
     PersonNameWord.objects.bulk_create([PersonNameWord(person=person, word=w) for w in words])
 
 
-def _create_person(data: PersonData) -> Person:
-    if data.personal_id:
-        ss_number = data.personal_id
-        check = IdentityCheck.FLAGGED if data.flags else IdentityCheck.CONSISTENT
-    else:
-        ss_number = f"NN{_next_value('ss_number'):010d}"
-        check = IdentityCheck.NOT_APPLICABLE
-    try:
-        with transaction.atomic():
-            person = Person.objects.create(
+def _create_persons(items: list[PersonData]) -> list[Person]:
+    """Insert validated persons with their legacy numbers, sensitive attributes and name words
+    (bulk inserts; system numbers ``NN…`` as one block). Inside a transaction; an
+    ``IntegrityError`` (a concurrent registration) leaves it to the caller."""
+    system = iter(_next_values("ss_number", sum(not d.personal_id for d in items)))
+    persons = []
+    for data in items:
+        if data.personal_id:
+            ss_number = data.personal_id
+            check = IdentityCheck.FLAGGED if data.flags else IdentityCheck.CONSISTENT
+        else:
+            ss_number = f"NN{next(system):010d}"
+            check = IdentityCheck.NOT_APPLICABLE
+        persons.append(
+            Person(
                 ss_number=ss_number,
                 personal_id=data.personal_id,
                 date_of_birth=data.date_of_birth,
@@ -387,20 +452,30 @@ def _create_person(data: PersonData) -> Person:
                 identity_flags=",".join(data.flags),
                 **_name_fields(data.full_name),
             )
-            LegacyNumber.objects.bulk_create(
-                [LegacyNumber(person=person, number=n) for n in data.legacy_numbers]
-            )
-    except IntegrityError as exc:  # lost a race with a concurrent registration
-        raise Conflict(
-            "duplicate_personal_id",
-            "personal_id",
-            "Số định danh cá nhân hoặc mã số BHXH đã có trong sổ đăng ký.",
-            "The personal ID or a legacy number is already registered.",
-        ) from exc
-    if data.ethnicity_code:
-        SensitiveAttributes.objects.create(person=person, ethnicity_code=data.ethnicity_code)
-    _write_name_words(person)
-    return person
+        )
+    Person.objects.bulk_create(persons)
+    LegacyNumber.objects.bulk_create(
+        [
+            LegacyNumber(person=p, number=n)
+            for p, d in zip(persons, items, strict=True)
+            for n in d.legacy_numbers
+        ]
+    )
+    SensitiveAttributes.objects.bulk_create(
+        [
+            SensitiveAttributes(person=p, ethnicity_code=d.ethnicity_code)
+            for p, d in zip(persons, items, strict=True)
+            if d.ethnicity_code
+        ]
+    )
+    PersonNameWord.objects.bulk_create(
+        [
+            PersonNameWord(person=p, word=w)
+            for p in persons
+            for w in sorted({w[:40] for w in p.name_normalised.split(" ") if w})
+        ]
+    )
+    return persons
 
 
 def register_person(
@@ -443,16 +518,98 @@ def _register_person(
     *, review_source: str, actor: Any, **fields: Any
 ) -> tuple[Person, AddressReview | None]:
     """:func:`register_person`, also returning the address review opened (or None)."""
+    result = _register_persons([fields], review_source=review_source, actor=actor)[0]
+    if isinstance(result, DomainError):
+        raise result
+    return result
+
+
+def register_persons(
+    items: Sequence[dict[str, Any]], *, actor: Any = None, review_source: str = ReviewSource.API
+) -> list[Person | DomainError]:
+    """Register many persons, each on its own (PER ITEM, unlike the all-or-nothing
+    :func:`register_persons_batch`): every item (the keyword arguments of
+    :func:`register_person`) is answered with its person or its ``DomainError``, as
+    :func:`register_person` one by one in order would — a second item with a personal ID or
+    legacy number taken by an earlier item is a duplicate. In bulk: the communes, the
+    duplicates and the system numbers read once, the rows inserted together."""
+    return [
+        r if isinstance(r, DomainError) else r[0]
+        for r in _register_persons(items, review_source=review_source, actor=actor)
+    ]
+
+
+def _register_persons(
+    items: Sequence[dict[str, Any]], *, review_source: str, actor: Any
+) -> list[tuple[Person, AddressReview | None] | DomainError]:
+    results: list[Any] = [None] * len(items)
     errs = ErrorCollector()
     _check_review_source(errs, review_source)
     errs.raise_if_any()
-    data = validate_person(**fields)
-    with transaction.atomic():
-        person = _create_person(data)
-        review = _open_review(person, data.legacy_resolution, source=review_source)
-        detail = {"address_review": review.pk} if review is not None else None
-        _audit(actor, "create", "person", str(person.pk), detail=detail)
-    return person, review
+    from ansinh.places.models import AdminUnit, UnitLevel, UnitSystem
+
+    codes = sorted({str(f["address_unit_code"]) for f in items if f.get("address_unit_code")})
+    communes: dict[str, Any] = {}
+    for part in _chunks(codes):
+        for unit in AdminUnit.objects.filter(
+            system=UnitSystem.CURRENT, level=UnitLevel.COMMUNE, code__in=part
+        ):
+            communes[unit.code] = unit
+    checked: dict[int, PersonData] = {}
+    for i, fields in enumerate(items):
+        try:
+            checked[i] = _person_fields(**fields, communes=communes)
+        except DomainError as exc:
+            results[i] = exc
+    pids = sorted({d.personal_id for d in checked.values() if d.personal_id})
+    numbers = sorted({n for d in checked.values() for n in d.legacy_numbers})
+    taken_pids: set[str] = set()
+    taken_legacy: set[str] = set()
+    for part in _chunks(pids):
+        taken_pids.update(
+            Person.objects.filter(ss_number__in=part).values_list("ss_number", flat=True)
+        )
+    for part in _chunks(numbers):
+        taken_legacy.update(
+            LegacyNumber.objects.filter(number__in=part).values_list("number", flat=True)
+        )
+    valid: list[int] = []
+    for i, data in checked.items():
+        try:
+            _check_duplicates(data, taken_pids, taken_legacy)
+        except DomainError as exc:
+            results[i] = exc
+            continue
+        if data.personal_id:
+            taken_pids.add(data.personal_id)
+        taken_legacy.update(data.legacy_numbers)
+        valid.append(i)
+    if not valid:
+        return results
+    try:
+        with transaction.atomic():
+            persons = _create_persons([checked[i] for i in valid])
+            for i, person in zip(valid, persons, strict=True):
+                data = checked[i]
+                review = _open_review(person, data.legacy_resolution, source=review_source)
+                detail = {"address_review": review.pk} if review is not None else None
+                _audit(actor, "create", "person", str(person.pk), detail=detail)
+                results[i] = (person, review)
+    except IntegrityError as exc:  # lost a race with a concurrent registration
+        if len(valid) > 1:  # find which: one by one
+            for i in valid:
+                results[i] = _register_persons(
+                    [items[i]], review_source=review_source, actor=actor
+                )[0]
+            return results
+        results[valid[0]] = Conflict(
+            "duplicate_personal_id",
+            "personal_id",
+            "Số định danh cá nhân hoặc mã số BHXH đã có trong sổ đăng ký.",
+            "The personal ID or a legacy number is already registered.",
+        )
+        results[valid[0]].__cause__ = exc
+    return results
 
 
 def _open_review(
@@ -553,13 +710,20 @@ def register_persons_batch(
     _check_review_source(errs, review_source)
     errs.raise_if_any()
     with transaction.atomic():
-        persons = []
+        try:
+            with transaction.atomic():
+                persons = _create_persons(data)
+        except IntegrityError as exc:  # lost a race with a concurrent registration
+            raise Conflict(
+                "duplicate_personal_id",
+                "personal_id",
+                "Số định danh cá nhân hoặc mã số BHXH đã có trong sổ đăng ký.",
+                "The personal ID or a legacy number is already registered.",
+            ) from exc
         reviews = 0
-        for item in data:
-            person = _create_person(item)
+        for person, item in zip(persons, data, strict=True):
             if _open_review(person, item.legacy_resolution, source=review_source) is not None:
                 reviews += 1
-            persons.append(person)
         detail: dict[str, int] = {"batch": len(persons)}
         if reviews:
             detail["address_reviews"] = reviews
@@ -911,6 +1075,64 @@ def import_persons(
 # --- Employers ---------------------------------------------------------------------------------
 
 
+def _check_employer_fields(errs: ErrorCollector, values: dict[str, Any]) -> Any:
+    """The checks of the employer fields present in ``values`` (the VSS code set and the
+    employer's particulars); returns the address commune when ``address_unit_code`` is given.
+    Shared by registration (every field) and :func:`update_employer` (the changed ones)."""
+    for key in ("unit_type", "participant_group"):
+        if key in values and (
+            not isinstance(values[key], str) or not _SHORT_CODE.match(values[key])
+        ):
+            errs.add(
+                f"{key}_invalid",
+                key,
+                "Mã phải gồm 1–4 chữ in hoa hoặc chữ số.",
+                "The code must be 1–4 upper-case letters or digits.",
+            )
+    if "name" in values:
+        name = values["name"]
+        if not name or len(name) > 200:
+            errs.add(
+                "name_required",
+                "name",
+                "Tên đơn vị là bắt buộc (tối đa 200 ký tự).",
+                "The employer name is required (at most 200 characters).",
+            )
+    if "wage_region" in values:
+        region = values["wage_region"]
+        if not isinstance(region, int) or not 1 <= region <= 4:
+            errs.add(
+                "wage_region_invalid",
+                "wage_region",
+                "Vùng lương tối thiểu phải từ 1 đến 4 (vùng I–IV).",
+                "The wage region must be 1 to 4 (regions I–IV).",
+            )
+    tax_code = values.get("tax_code")
+    if tax_code and not (isinstance(tax_code, str) and _TAX_CODE.match(tax_code)):
+        errs.add(
+            "tax_code_format",
+            "tax_code",
+            "Mã số thuế phải gồm 10 hoặc 13 chữ số.",
+            "The tax code must have 10 or 13 digits.",
+        )
+    if "sector" in values and len(values["sector"] or "") > 60:
+        errs.add("sector_too_long", "sector", "Ngành quá dài.", "The sector is too long.")
+    if "pay_scale" in values and values["pay_scale"] not in PayScale.values:
+        errs.add(
+            "pay_scale_invalid",
+            "pay_scale",
+            "Thang lương phải là 'state' hoặc 'employer'.",
+            "The pay scale must be 'state' or 'employer'.",
+        )
+    if "address_unit_code" not in values:
+        return None
+    if not values["address_unit_code"]:
+        errs.add(
+            "unknown_unit", "address_unit_code", "Địa bàn là bắt buộc.", "The address is required."
+        )
+    return _address_unit(errs, values["address_unit_code"])
+
+
 def register_employer(
     *,
     unit_code: str,
@@ -936,50 +1158,20 @@ def register_employer(
             "Mã đơn vị phải là mã doanh nghiệp 10 (13) số hoặc mã quan hệ ngân sách 7 số.",
             "The unit code must be a 10 (or 13) digit enterprise code or a 7-digit budget code.",
         )
-    for key, value in (("unit_type", unit_type), ("participant_group", participant_group)):
-        if not isinstance(value, str) or not _SHORT_CODE.match(value):
-            errs.add(
-                f"{key}_invalid",
-                key,
-                "Mã phải gồm 1–4 chữ in hoa hoặc chữ số.",
-                "The code must be 1–4 upper-case letters or digits.",
-            )
     name = clean_name(name or "")
-    if not name or len(name) > 200:
-        errs.add(
-            "name_required",
-            "name",
-            "Tên đơn vị là bắt buộc (tối đa 200 ký tự).",
-            "The employer name is required (at most 200 characters).",
-        )
-    if not isinstance(wage_region, int) or not 1 <= wage_region <= 4:
-        errs.add(
-            "wage_region_invalid",
-            "wage_region",
-            "Vùng lương tối thiểu phải từ 1 đến 4 (vùng I–IV).",
-            "The wage region must be 1 to 4 (regions I–IV).",
-        )
-    if tax_code and not _TAX_CODE.match(tax_code):
-        errs.add(
-            "tax_code_format",
-            "tax_code",
-            "Mã số thuế phải gồm 10 hoặc 13 chữ số.",
-            "The tax code must have 10 or 13 digits.",
-        )
-    if len(sector or "") > 60:
-        errs.add("sector_too_long", "sector", "Ngành quá dài.", "The sector is too long.")
-    if pay_scale not in PayScale.values:
-        errs.add(
-            "pay_scale_invalid",
-            "pay_scale",
-            "Thang lương phải là 'state' hoặc 'employer'.",
-            "The pay scale must be 'state' or 'employer'.",
-        )
-    if not address_unit_code:
-        errs.add(
-            "unknown_unit", "address_unit_code", "Địa bàn là bắt buộc.", "The address is required."
-        )
-    unit = _address_unit(errs, address_unit_code)
+    unit = _check_employer_fields(
+        errs,
+        {
+            "unit_type": unit_type,
+            "participant_group": participant_group,
+            "name": name,
+            "wage_region": wage_region,
+            "tax_code": tax_code,
+            "sector": sector,
+            "pay_scale": pay_scale,
+            "address_unit_code": address_unit_code,
+        },
+    )
     errs.raise_if_any()
     if Employer.objects.filter(unit_code=unit_code).exists():
         raise Conflict(
@@ -1003,6 +1195,88 @@ def register_employer(
         )
         _audit(actor, "create", "employer", str(employer.pk))
     return employer
+
+
+#: Employer details a TK3-TS change may carry (the unit code DD is the employer's identity and
+#: never changes: a new code is a new registration).
+EMPLOYER_CHANGEABLE = (
+    "unit_type",
+    "participant_group",
+    "name",
+    "tax_code",
+    "address_unit_code",
+    "wage_region",
+    "sector",
+    "pay_scale",
+)
+
+
+def employer_details(employer: Employer) -> dict[str, Any]:
+    """The changeable details of an employer, in the form :func:`update_employer` takes."""
+    return {
+        "unit_type": employer.unit_type,
+        "participant_group": employer.participant_group,
+        "name": employer.name,
+        "tax_code": employer.tax_code,
+        "address_unit_code": employer.address_unit.code if employer.address_unit_id else "",
+        "wage_region": employer.wage_region,
+        "sector": employer.sector,
+        "pay_scale": employer.pay_scale,
+    }
+
+
+def check_employer_update(employer: Employer, **changes: Any) -> dict[str, Any]:
+    """Validate a change of an employer's details (TK3-TS, procedure 604 "thay đổi thông tin")
+    with the same rules as registration, without writing. Returns the fields that really
+    change (normalised: a cleaned name, the address as a commune code); raises
+    ``DomainError`` with every error, ``not_updatable`` for the unit code or unknown fields."""
+    errs = ErrorCollector()
+    for key in sorted(set(changes) - set(EMPLOYER_CHANGEABLE)):
+        errs.add(
+            "not_updatable",
+            key,
+            "Không thể sửa trường này (mã đơn vị thay đổi là một đăng ký mới).",
+            "This field cannot be changed (a new unit code is a new registration).",
+        )
+    values = dict(changes)
+    if "name" in values:
+        values["name"] = clean_name(values["name"] or "") if isinstance(values["name"], str) else ""
+    if "address_unit_code" in values and values["address_unit_code"] is not None:
+        values["address_unit_code"] = str(values["address_unit_code"]).strip()
+    _check_employer_fields(errs, {k: v for k, v in values.items() if k in EMPLOYER_CHANGEABLE})
+    errs.raise_if_any()
+    current = employer_details(employer)
+    return {k: v for k, v in values.items() if v != current[k]}
+
+
+def update_employer(employer: Employer, *, actor: Any = None, **changes: Any) -> Employer:
+    """Change an employer's details (TK3-TS, procedure 604: thay đổi thông tin đơn vị): name,
+    tax code, address commune, sector, pay scale, and the codes the agency assigns — type DT,
+    group LH — and the wage region (Decree 293/2025/NĐ-CP: it follows where the employer
+    operates and changes the BHTN cap). Deciding *who* may change the agency-assigned codes is
+    the caller's business (the gateway queues such changes for an officer); the values are
+    checked here with the registration rules. Nothing changes → nothing written; otherwise an
+    audit event lists the fields changed (``update``/``employer``)."""
+    changed = check_employer_update(employer, **changes)
+    if not changed:
+        return employer
+    with transaction.atomic():
+        locked = (
+            Employer.objects.select_for_update(of=("self",))
+            .select_related("address_unit")
+            .get(pk=employer.pk)
+        )
+        for key, value in changed.items():
+            if key == "address_unit_code":
+                locked.address_unit = _current_commune(value)
+            elif key == "name":
+                locked.name = value
+                locked.name_normalised = normalise(value)
+            else:
+                setattr(locked, key, value)
+        locked.save()
+        _audit(actor, "update", "employer", str(locked.pk), detail={"fields": sorted(changed)})
+    return locked
 
 
 # --- Employment spells and salaries ----------------------------------------------------------
@@ -1032,6 +1306,129 @@ def _overlap_error() -> DomainError:
     )
 
 
+@dataclass(frozen=True)
+class SpellRequest:
+    """One báo tăng for :func:`open_spells`: a spell of ``person`` with ``employer``."""
+
+    person: Person
+    employer: Employer
+    start: dt.date
+    contract_type: str
+    salary: int
+    allowances: int = 0
+    occupation: str = ""
+    reported_on: dt.date | None = None
+
+
+def check_spell(request: SpellRequest) -> None:
+    """The field checks of a new spell (no database access); raises ``DomainError`` with every
+    error. The overlap with the person's other spells is checked when writing."""
+    person, employer, start = request.person, request.employer, request.start
+    errs = ErrorCollector()
+    if not isinstance(start, dt.date):
+        errs.add("date_invalid", "start", "Ngày bắt đầu không hợp lệ.", "The start is not a date.")
+    elif start < person.date_of_birth or (person.date_of_death and start > person.date_of_death):
+        errs.add(
+            "start_invalid",
+            "start",
+            "Ngày bắt đầu phải sau ngày sinh và trước ngày mất.",
+            "The start must be after birth and before death.",
+        )
+    if request.contract_type not in ContractType.values:
+        errs.add(
+            "contract_type_invalid",
+            "contract_type",
+            "Loại hợp đồng không hợp lệ.",
+            "Unknown contract type.",
+        )
+    _check_money(errs, request.salary, request.allowances)
+    if len(request.occupation or "") > 120:
+        errs.add("occupation_too_long", "occupation", "Nghề quá dài.", "Occupation too long.")
+    if not employer.active:
+        errs.add(
+            "employer_inactive",
+            "employer",
+            "Đơn vị đã ngừng hoạt động.",
+            "The employer is inactive.",
+        )
+    errs.raise_if_any()
+
+
+def _checked(requests: Sequence[Any], check: Callable[[Any], None]) -> tuple[list[Any], list[int]]:
+    """Run a bulk service's per-request check: the answers so far (the refusals in place, None
+    for the rest) and the indexes of the requests that passed."""
+    results: list[Any] = [None] * len(requests)
+    valid: list[int] = []
+    for i, request in enumerate(requests):
+        try:
+            check(request)
+        except DomainError as exc:
+            results[i] = exc
+            continue
+        valid.append(i)
+    return results, valid
+
+
+def open_spells(
+    requests: Sequence[SpellRequest], *, actor: Any = None
+) -> list[EmploymentSpell | DomainError]:
+    """Start many employment spells (a D02-LT list): each request is checked on its own and
+    answered with its spell or its ``DomainError``, exactly as :func:`open_spell` one by one in
+    order would (a second request for a person already given a spell here overlaps it). One
+    lock on the persons, one overlap query, two bulk inserts, in one transaction."""
+    results: list[EmploymentSpell | DomainError | None]
+    results, valid = _checked(requests, check_spell)
+    if valid:
+        with transaction.atomic():
+            # Lock the persons so two concurrent spells of one person cannot both pass the check.
+            person_ids = sorted({requests[i].person.pk for i in valid})
+            earliest = min(requests[i].start for i in valid)
+            taken: dict[int, list[dt.date | None]] = {pk: [] for pk in person_ids}
+            for part in _chunks(person_ids):
+                list(Person.objects.select_for_update().filter(pk__in=part).values_list("pk"))
+                for person_id, end in (
+                    EmploymentSpell.objects.filter(
+                        Q(end__isnull=True) | Q(end__gte=earliest), person_id__in=part
+                    )
+                    .order_by()
+                    .values_list("person_id", "end")
+                ):
+                    taken[person_id].append(end)
+            new: list[tuple[int, EmploymentSpell]] = []
+            for i in valid:
+                request = requests[i]
+                ends = taken[request.person.pk]
+                if any(end is None or end >= request.start for end in ends):
+                    results[i] = _overlap_error()
+                    continue
+                ends.append(None)
+                spell = EmploymentSpell(
+                    person=request.person,
+                    employer=request.employer,
+                    start=request.start,
+                    contract_type=request.contract_type,
+                    occupation=request.occupation,
+                    reported_on=request.reported_on,
+                )
+                new.append((i, spell))
+            EmploymentSpell.objects.bulk_create([spell for _, spell in new])
+            SalaryPeriod.objects.bulk_create(
+                [
+                    SalaryPeriod(
+                        spell=spell,
+                        valid_from=spell.start,
+                        salary=requests[i].salary,
+                        allowances=requests[i].allowances,
+                    )
+                    for i, spell in new
+                ]
+            )
+            for i, spell in new:
+                results[i] = spell
+                _audit(actor, "create", "spell", str(spell.pk), detail={"person": spell.person_id})
+    return results  # type: ignore[return-value]
+
+
 def open_spell(
     *,
     person: Person,
@@ -1044,55 +1441,15 @@ def open_spell(
     reported_on: dt.date | None = None,
     actor: Any = None,
 ) -> EmploymentSpell:
-    """Start an employment spell (báo tăng) with its first salary period."""
-    errs = ErrorCollector()
-    if not isinstance(start, dt.date):
-        errs.add("date_invalid", "start", "Ngày bắt đầu không hợp lệ.", "The start is not a date.")
-    elif start < person.date_of_birth or (person.date_of_death and start > person.date_of_death):
-        errs.add(
-            "start_invalid",
-            "start",
-            "Ngày bắt đầu phải sau ngày sinh và trước ngày mất.",
-            "The start must be after birth and before death.",
-        )
-    if contract_type not in ContractType.values:
-        errs.add(
-            "contract_type_invalid",
-            "contract_type",
-            "Loại hợp đồng không hợp lệ.",
-            "Unknown contract type.",
-        )
-    _check_money(errs, salary, allowances)
-    if len(occupation or "") > 120:
-        errs.add("occupation_too_long", "occupation", "Nghề quá dài.", "Occupation too long.")
-    if not employer.active:
-        errs.add(
-            "employer_inactive",
-            "employer",
-            "Đơn vị đã ngừng hoạt động.",
-            "The employer is inactive.",
-        )
-    errs.raise_if_any()
-    with transaction.atomic():
-        # Lock the person so two concurrent spells of one person cannot both pass the check.
-        Person.objects.select_for_update().filter(pk=person.pk).first()
-        if EmploymentSpell.objects.filter(
-            Q(end__isnull=True) | Q(end__gte=start), person=person
-        ).exists():
-            raise _overlap_error()
-        spell = EmploymentSpell.objects.create(
-            person=person,
-            employer=employer,
-            start=start,
-            contract_type=contract_type,
-            occupation=occupation,
-            reported_on=reported_on,
-        )
-        SalaryPeriod.objects.create(
-            spell=spell, valid_from=start, salary=salary, allowances=allowances
-        )
-        _audit(actor, "create", "spell", str(spell.pk), detail={"person": person.pk})
-    return spell
+    """Start an employment spell (báo tăng) with its first salary period: :func:`open_spells`
+    for one request."""
+    request = SpellRequest(
+        person, employer, start, contract_type, salary, allowances, occupation, reported_on
+    )
+    result = open_spells([request], actor=actor)[0]
+    if isinstance(result, DomainError):
+        raise result
+    return result
 
 
 def close_spell(
@@ -1164,6 +1521,115 @@ def set_salary(
 # --- Health insurance cards --------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CardRequest:
+    """One card for :func:`issue_cards`."""
+
+    person: Person
+    participant_group: str
+    benefit_level: int
+    province_code: str
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+    facility_code: str = ""
+    facility_name: str = ""
+
+
+def _check_card_facility(errs: ErrorCollector, code: Any, name: Any) -> None:
+    if len(code or "") > 10 or len(name or "") > 200:
+        errs.add("facility_invalid", "facility_code", "Mã cơ sở KCB quá dài.", "Too long.")
+
+
+def check_card(request: CardRequest) -> None:
+    """The field checks of a new card (Decision 1351/QĐ-BHXH code set); raises ``DomainError``
+    with every error. No database access."""
+    errs = ErrorCollector()
+    if request.participant_group not in PARTICIPANT_GROUPS:
+        errs.add(
+            "card_group",
+            "participant_group",
+            "Mã đối tượng không có trong danh mục (QĐ 1351/QĐ-BHXH).",
+            "Unknown participant group (Decision 1351/QĐ-BHXH).",
+        )
+    level = request.benefit_level
+    if not isinstance(level, int) or not 1 <= level <= 5:
+        errs.add(
+            "card_level", "benefit_level", "Mức hưởng phải từ 1 đến 5.", "Level must be 1 to 5."
+        )
+    from ansinh.places.codes import LEGACY_PROVINCE_CODES
+
+    if request.province_code not in LEGACY_PROVINCE_CODES:
+        errs.add(
+            "card_province", "province_code", "Mã tỉnh không tồn tại.", "Unknown province code."
+        )
+    if not isinstance(request.valid_from, dt.date):
+        errs.add("date_invalid", "valid_from", "Ngày không hợp lệ.", "Not a date.")
+    elif request.valid_to is not None and request.valid_to < request.valid_from:
+        errs.add(
+            "end_before_start",
+            "valid_to",
+            "Hạn thẻ kết thúc trước ngày bắt đầu.",
+            "The card expires before it starts.",
+        )
+    _check_card_facility(errs, request.facility_code, request.facility_name)
+    errs.raise_if_any()
+
+
+def issue_cards(
+    requests: Sequence[CardRequest], *, actor: Any = None
+) -> list[HealthInsuranceCard | DomainError]:
+    """Issue many health insurance cards: each request is checked on its own and answered with
+    its card or its ``DomainError``, as :func:`issue_card` one by one in order would. A card's
+    10-digit number is the person's first legacy number, else the next system number (99…,
+    taken from the counter as one block). One legacy-number query, one insert."""
+    results: list[HealthInsuranceCard | DomainError | None]
+    results, valid = _checked(requests, check_card)
+    if valid:
+        with transaction.atomic():
+            person_ids = sorted({requests[i].person.pk for i in valid})
+            legacy: dict[int, str] = {}
+            for part in _chunks(person_ids):
+                for person_id, number in (
+                    LegacyNumber.objects.filter(person_id__in=part)
+                    .order_by("id")
+                    .values_list("person_id", "number")
+                ):
+                    legacy.setdefault(person_id, number)
+            system = iter(
+                _next_values(
+                    "card_number",
+                    sum(requests[i].person.pk not in legacy for i in valid),
+                    start=CARD_NUMBER_BASE,
+                )
+            )
+            cards = []
+            for i in valid:
+                request = requests[i]
+                short = legacy.get(request.person.pk) or str(next(system))
+                cards.append(
+                    HealthInsuranceCard(
+                        person=request.person,
+                        number=(
+                            f"{request.participant_group}{request.benefit_level}"
+                            f"{request.province_code}{short}"
+                        ),
+                        short_number=short,
+                        participant_group=request.participant_group,
+                        benefit_level=request.benefit_level,
+                        province_code=request.province_code,
+                        initial_facility_code=request.facility_code,
+                        initial_facility_name=request.facility_name,
+                        valid_from=request.valid_from,
+                        valid_to=request.valid_to,
+                    )
+                )
+            HealthInsuranceCard.objects.bulk_create(cards)
+            for i, card in zip(valid, cards, strict=True):
+                results[i] = card
+                _audit(actor, "create", "card", str(card.pk), detail={"person": card.person_id})
+    return results  # type: ignore[return-value]
+
+
 def issue_card(
     person: Person,
     *,
@@ -1176,55 +1642,106 @@ def issue_card(
     facility_name: str = "",
     actor: Any = None,
 ) -> HealthInsuranceCard:
-    """Issue a health insurance card. Its 10-digit number is the person's legacy number when
-    there is one, else a system-issued number from the 99… range."""
-    errs = ErrorCollector()
-    if participant_group not in PARTICIPANT_GROUPS:
-        errs.add(
-            "card_group",
-            "participant_group",
-            "Mã đối tượng không có trong danh mục (QĐ 1351/QĐ-BHXH).",
-            "Unknown participant group (Decision 1351/QĐ-BHXH).",
-        )
-    if not isinstance(benefit_level, int) or not 1 <= benefit_level <= 5:
-        errs.add(
-            "card_level", "benefit_level", "Mức hưởng phải từ 1 đến 5.", "Level must be 1 to 5."
-        )
-    from ansinh.places.codes import LEGACY_PROVINCE_CODES
+    """Issue a health insurance card: :func:`issue_cards` for one request. Its 10-digit number
+    is the person's legacy number when there is one, else a system-issued number (99…)."""
+    request = CardRequest(
+        person,
+        participant_group,
+        benefit_level,
+        province_code,
+        valid_from,
+        valid_to,
+        facility_code,
+        facility_name,
+    )
+    result = issue_cards([request], actor=actor)[0]
+    if isinstance(result, DomainError):
+        raise result
+    return result
 
-    if province_code not in LEGACY_PROVINCE_CODES:
+
+#: Why a card is reissued (cấp lại / đổi thẻ BHYT): lost, damaged, or particulars changed.
+REISSUE_REASONS = ("lost", "damaged", "changed_info")
+
+
+def reissue_card(
+    card: HealthInsuranceCard,
+    *,
+    reason: str,
+    valid_from: dt.date,
+    facility_code: str = "",
+    facility_name: str = "",
+    actor: Any = None,
+) -> HealthInsuranceCard:
+    """Reissue a health insurance card (cấp lại thẻ BHYT: lost, damaged, or changed
+    particulars — ``REISSUE_REASONS``). The old card is revoked and a new card written: a new
+    card record with the **same number** (the 10-digit number is the holder's for life and the
+    15-character form keeps group, level and province, Decision 1351/QĐ-BHXH), valid from
+    ``valid_from`` to the old card's end, at a new initial facility when one is given (else the
+    old card's). Reissue does not prolong the card nor change its benefit (a change of group or
+    level is a new issue). Refused: ``reason_invalid``, ``facility_invalid``, ``date_invalid``,
+    ``card_revoked`` (409: already replaced), ``card_expired`` (the old card ended before
+    ``valid_from``), ``valid_from_invalid`` (before the old card starts). The audit event
+    names the card replaced and the reason. The agency's deadline for it (same day / ≤ 3 days,
+    VSS Decisions 595/505/1040) is the one-stop procedure's, not checked here."""
+    errs = ErrorCollector()
+    if reason not in REISSUE_REASONS:
         errs.add(
-            "card_province", "province_code", "Mã tỉnh không tồn tại.", "Unknown province code."
+            "reason_invalid",
+            "reason",
+            f"Lý do phải là một trong: {', '.join(REISSUE_REASONS)}.",
+            f"The reason must be one of: {', '.join(REISSUE_REASONS)}.",
         )
-    if not isinstance(valid_from, dt.date):
+    _check_card_facility(errs, facility_code, facility_name)
+    if not isinstance(valid_from, dt.date) or isinstance(valid_from, dt.datetime):
         errs.add("date_invalid", "valid_from", "Ngày không hợp lệ.", "Not a date.")
-    elif valid_to is not None and valid_to < valid_from:
-        errs.add(
-            "end_before_start",
-            "valid_to",
-            "Hạn thẻ kết thúc trước ngày bắt đầu.",
-            "The card expires before it starts.",
-        )
-    if len(facility_code or "") > 10 or len(facility_name or "") > 200:
-        errs.add("facility_invalid", "facility_code", "Mã cơ sở KCB quá dài.", "Too long.")
     errs.raise_if_any()
     with transaction.atomic():
-        legacy = person.legacy_numbers.order_by("id").first()
-        if legacy is not None:
-            short = legacy.number
-        else:
-            short = str(_next_value("card_number", start=CARD_NUMBER_BASE))
-        card = HealthInsuranceCard.objects.create(
-            person=person,
-            number=f"{participant_group}{benefit_level}{province_code}{short}",
-            short_number=short,
-            participant_group=participant_group,
-            benefit_level=benefit_level,
-            province_code=province_code,
-            initial_facility_code=facility_code,
-            initial_facility_name=facility_name,
+        old = HealthInsuranceCard.objects.select_for_update().get(pk=card.pk)
+        if old.revoked:
+            raise Conflict(
+                "card_revoked",
+                "card_number",
+                "Thẻ này đã bị thu hồi hoặc đã được cấp lại.",
+                "This card was revoked or already replaced.",
+            )
+        if old.valid_to is not None and old.valid_to < valid_from:
+            raise DomainError(
+                "card_expired",
+                "card_number",
+                "Thẻ đã hết hạn: cần cấp thẻ mới, không phải cấp lại.",
+                "The card has expired: a new card is needed, not a reissue.",
+            )
+        if valid_from < old.valid_from:
+            raise DomainError(
+                "valid_from_invalid",
+                "valid_from",
+                "Thẻ cấp lại không thể có hiệu lực trước thẻ cũ.",
+                "A reissued card cannot be valid before the card it replaces.",
+            )
+        old.revoked = True
+        old.save(update_fields=["revoked"])
+        same_facility = not facility_code or facility_code == old.initial_facility_code
+        new = HealthInsuranceCard.objects.create(
+            person_id=old.person_id,
+            number=old.number,
+            short_number=old.short_number,
+            participant_group=old.participant_group,
+            benefit_level=old.benefit_level,
+            province_code=old.province_code,
+            initial_facility_code=old.initial_facility_code if same_facility else facility_code,
+            initial_facility_name=(
+                old.initial_facility_name if same_facility else (facility_name or "")
+            ),
             valid_from=valid_from,
-            valid_to=valid_to,
+            valid_to=old.valid_to,
         )
-        _audit(actor, "create", "card", str(card.pk), detail={"person": person.pk})
-    return card
+        _audit(
+            actor,
+            "create",
+            "card",
+            str(new.pk),
+            detail={"person": old.person_id, "reissue_of": old.pk, "reason": reason},
+        )
+    card.revoked = True
+    return new

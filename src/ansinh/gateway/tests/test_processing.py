@@ -354,10 +354,15 @@ def test_failure_mid_row_leaves_nothing_of_that_row(
         known, participant_group="DN", benefit_level=4, province_code="01", valid_from=START
     )
 
-    def failing_card(*args: Any, **kwargs: Any) -> None:
-        raise DomainError("card_province", "province_code", "Lỗi thử.", "Test failure.")
+    def failing_cards(requests: list[Any], **kwargs: Any) -> list[DomainError]:
+        # The bulk card service refuses its item: the bulk write is undone and redone without
+        # the row.
+        return [
+            DomainError("card_province", "province_code", "Lỗi thử.", "Test failure.")
+            for _ in requests
+        ]
 
-    monkeypatch.setattr(registry, "issue_card", failing_card)
+    monkeypatch.setattr(registry, "issue_cards", failing_cards)
     sub = submission_for(employer, [increase(known), new_participant()])
     result = processing.process(sub, at=AT)
     rows = rows_of(sub)
@@ -377,7 +382,7 @@ def test_defect_mid_row_queues_the_row_and_writes_nothing(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(registry, "issue_card", broken)
+    monkeypatch.setattr(registry, "issue_cards", broken)
     sub = submission_for(employer, [new_participant()])
     result = processing.process(sub, at=AT)
     row = rows_of(sub)[1]

@@ -74,6 +74,9 @@ class Command(BaseCommand):
         else:
             for line in gateway.lines():
                 self.stdout.write(line)
+        from ansinh.nationaldb.demo import ensure_demo_ecards
+
+        self.stdout.write(ensure_demo_ecards())
         self.stdout.write(f"demo ready in {time.perf_counter() - started:.1f} s")
 
     def _print_logins(self) -> None:

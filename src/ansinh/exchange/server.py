@@ -1,0 +1,313 @@
+"""Answering an incoming exchange call (the provider side of X-Road's REST protocol).
+
+Order of checks, each with its own error code: the path names us and a service; the caller
+(``X-Road-Client``) is a registered, active peer; the message id (``X-Road-Id``) is present;
+the signature verifies with that peer's key over method, target, digest, client and id; the
+message is fresh; its nonce is new (else ``replayed_message``); the service exists and is
+granted to the caller. A message id seen before answers the stored response when the body is
+the same and ``message_id_conflict`` when it is not. The handler, the stored answer and both
+log entries commit in one transaction; every answer, errors included, is signed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ansinh.core.errors import DomainError
+from ansinh.exchange import errors, keys, log, registry, selectors, signatures
+from ansinh.exchange.ids import MemberId
+from ansinh.exchange.models import Direction, Identity, Kind, Nonce, Peer, Received
+from ansinh.exchange.registry import ServiceRequest, ServiceResponse
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Incoming:
+    method: str
+    target: str  # the absolute URL as the client signed it
+    path: str  # after /r1/
+    query: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+
+@dataclass
+class Answer:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    outcome: str = "ok"
+
+
+#: Refusals given before the sender is authenticated: their bodies are logged truncated.
+UNVERIFIED = frozenset(
+    {
+        "service_path_invalid", "unknown_provider", "body_too_large", "client_missing",
+        "identifier_invalid", "unknown_peer", "message_id_missing", "signature_missing",
+        "bad_signature", "stale_message", "exchange_not_initialised",
+    }
+)  # fmt: skip
+
+
+def max_body() -> int:
+    return int(getattr(settings, "EXCHANGE_MAX_BODY_BYTES", 10 * 1024 * 1024))
+
+
+@functools.lru_cache(maxsize=256)
+def _public(pem: str) -> keys.PublicKey:
+    return keys.load_public(pem)[0]
+
+
+def error_answer(exc: DomainError) -> Answer:
+    body = json.dumps(exc.as_dict(), ensure_ascii=False).encode()
+    return Answer(exc.status, body, outcome=exc.code, headers={"x-road-error": exc.code})
+
+
+def _as_answer(value: object) -> Answer:
+    if isinstance(value, ServiceResponse):
+        return Answer(value.status, value.body, value.content_type)
+    return _as_answer(ServiceResponse.of_json(value))
+
+
+def _parse_path(path: str) -> tuple[MemberId, str, str]:
+    parts = path.strip("/").split("/", 5)
+    if len(parts) < 5:
+        raise errors.bad_path()
+    try:
+        provider = MemberId.parse("/".join(parts[:4]), "service")
+    except DomainError as exc:
+        raise errors.bad_path() from exc
+    return provider, parts[4], parts[5] if len(parts) > 5 else ""
+
+
+def _check_message_id(message_id: str) -> str:
+    if not message_id or len(message_id) > 100 or not message_id.isprintable():
+        raise errors.message_id_missing()
+    return message_id
+
+
+def _stored(peer: Peer, message_id: str, code: str, body_sha: str) -> Answer | None:
+    row = Received.objects.filter(peer=peer, message_id=message_id).first()
+    if row is None:
+        return None
+    if row.body_sha256 != body_sha or row.service != code:
+        raise errors.conflict(message_id)
+    answer = Answer(row.status, bytes(row.response_body), row.content_type, outcome="repeated")
+    answer.headers["x-ansinh-repeated"] = "1"
+    return answer
+
+
+def _run(peer: Peer, request: ServiceRequest, body_sha: str, now: dt.datetime) -> Answer:
+    svc = registry.get(request.service)
+    if svc is None:
+        raise errors.unknown_service(request.service)
+    if request.method not in svc.methods:
+        raise errors.method_not_allowed(request.method, request.service)
+    if not selectors.is_granted(peer, request.service):
+        raise errors.not_granted(str(request.client), request.service)
+    stored = _stored(peer, request.message_id, request.service, body_sha)
+    if stored is not None:
+        return stored
+    try:
+        with transaction.atomic():
+            answer = _as_answer(svc.handler(request))
+    except DomainError as exc:
+        answer = error_answer(exc)
+    except Exception:
+        # No message content in the log: it may hold personal data.
+        logger.exception("exchange service %s failed", request.service)
+        answer = error_answer(errors.handler_failed())
+    if answer.status < 500:  # a failure may be retried with the same id
+        Received.objects.create(
+            peer=peer,
+            message_id=request.message_id,
+            service=request.service,
+            body_sha256=body_sha,
+            status=answer.status,
+            content_type=answer.content_type,
+            response_body=answer.body,
+            created_at=now,
+        )
+    return answer
+
+
+def _finish(
+    inc: Incoming,
+    answer: Answer,
+    *,
+    identity: Identity | None,
+    client: str,
+    message_id: str,
+    service_id: str,
+    now: dt.datetime,
+) -> Answer:
+    """Sign the answer and log request and answer (inside the caller's transaction)."""
+    headers = {
+        "content-type": answer.content_type,
+        "x-road-client": client,
+        "x-road-id": message_id,
+        "x-road-service": service_id,
+        "x-road-request-hash": signatures.request_hash(inc.headers.get("signature", "")),
+        **answer.headers,
+    }
+    if identity is not None:
+        headers = signatures.sign_response(answer.status, headers, answer.body, now=now)
+    answer.headers = headers
+    request_headers, request_body = inc.headers, inc.body
+    limit = int(getattr(settings, "EXCHANGE_LOG_UNVERIFIED_BYTES", 64 * 1024))
+    if answer.outcome in UNVERIFIED and len(request_body) > limit:
+        # A sender we could not authenticate does not get to fill our disk: keep the start of
+        # its body, with the full length and digest.
+        note = f"{len(request_body)} {signatures.content_digest(request_body)}"
+        request_headers = {**request_headers, "x-ansinh-truncated": note}
+        request_body = request_body[:limit]
+    log.append(
+        [
+            log.Record(
+                direction=Direction.IN,
+                kind=Kind.REQUEST,
+                message_id=message_id,
+                client=client,
+                service=service_id,
+                outcome=answer.outcome,
+                headers=request_headers,
+                body=request_body,
+                method=inc.method,
+                target=inc.target,
+                at=now,
+            ),
+            log.Record(
+                direction=Direction.OUT,
+                kind=Kind.RESPONSE,
+                message_id=message_id,
+                client=client,
+                service=service_id,
+                outcome=answer.outcome,
+                headers=headers,
+                body=answer.body,
+                status=answer.status,
+                at=now,
+            ),
+        ]
+    )
+    return answer
+
+
+def handle(inc: Incoming, *, now: dt.datetime | None = None) -> Answer:
+    now = now or timezone.now()
+    client = inc.headers.get("x-road-client", "")[:260]
+    message_id = inc.headers.get("x-road-id", "")[:100]
+    service_id = inc.path.strip("/")[:330]
+    identity: Identity | None = None
+    for attempt in range(2):
+        try:
+            identity = selectors.own_identity()
+            # Checks that write nothing run before the transaction: on SQLite it holds the
+            # database's single write lock from its first statement.
+            checked = _check(inc, identity, now)
+            with transaction.atomic():
+                answer = _apply(inc, identity, checked, now)
+                return _finish(
+                    inc, answer, identity=identity, client=client, message_id=message_id,
+                    service_id=service_id, now=now,
+                )  # fmt: skip
+        except IntegrityError:
+            # Another worker stored an answer for the same message id meanwhile: the second
+            # pass finds it (same body) or reports the conflict.
+            if attempt:
+                raise
+        except DomainError as exc:
+            with transaction.atomic():
+                return _finish(
+                    inc, error_answer(exc), identity=identity, client=client,
+                    message_id=message_id, service_id=service_id, now=now,
+                )  # fmt: skip
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class _Checked:
+    peer: Peer
+    client: MemberId
+    code: str
+    rest: str
+    message_id: str
+    verified: signatures.Verified
+
+
+def _check(inc: Incoming, identity: Identity, now: dt.datetime) -> _Checked:
+    provider, code, rest = _parse_path(inc.path)
+    if provider != identity.member_id:
+        raise errors.wrong_provider(inc.path.strip("/"))
+    if len(inc.body) > max_body():
+        raise errors.too_large(max_body())
+    client_text = inc.headers.get("x-road-client", "")
+    if not client_text:
+        raise errors.client_missing()
+    client = MemberId.parse(client_text, "X-Road-Client")
+    peer = selectors.find_peer(client)
+    if peer is None:
+        raise errors.unknown_peer(client_text)
+    message_id = _check_message_id(inc.headers.get("x-road-id", ""))
+    verified = signatures.verify_request(
+        inc.method,
+        inc.target,
+        inc.headers,
+        inc.body,
+        public=_public(peer.public_key_pem),
+        key_id=peer.key_id,
+        now=now,
+    )
+    return _Checked(peer, client, code, rest, message_id, verified)
+
+
+def _apply(inc: Incoming, identity: Identity, c: _Checked, now: dt.datetime) -> Answer:
+    peer, code, verified = c.peer, c.code, c.verified
+    # Two copies racing past the check both insert: the unique constraint fails one, and its
+    # second pass (see handle) finds the nonce.
+    if Nonce.objects.filter(peer=peer, nonce=verified.nonce[:64]).exists():
+        raise errors.replayed()
+    Nonce.objects.create(peer=peer, nonce=verified.nonce[:64], created=verified.created)
+    if code in registry.META:
+        if inc.method != "GET":
+            raise errors.method_not_allowed(inc.method, code)
+        only = peer if code == "allowedMethods" else None
+        return _as_answer(selectors.catalogue(identity, only))
+    body_sha = hashlib.sha256(inc.body).hexdigest()
+    request = ServiceRequest(
+        client=c.client,
+        service=code,
+        message_id=c.message_id,
+        method=inc.method,
+        path=c.rest,
+        query=inc.query,
+        body=inc.body,
+        content_type=inc.headers.get("content-type", ""),
+    )
+    return _run(peer, request, body_sha, now)
+
+
+def prune_nonces(now: dt.datetime | None = None) -> int:
+    """Nonces older than the freshness window can go: such a message is refused as stale."""
+    now = now or timezone.now()
+    horizon = now - dt.timedelta(seconds=signatures.max_age() + signatures.clock_skew() + 60)
+    deleted, _ = Nonce.objects.filter(created__lt=horizon).delete()
+    return deleted
+
+
+def prune_received(now: dt.datetime | None = None) -> int:
+    days = int(getattr(settings, "EXCHANGE_IDEMPOTENCY_DAYS", 30))
+    now = now or timezone.now()
+    deleted, _ = Received.objects.filter(created_at__lt=now - dt.timedelta(days=days)).delete()
+    return deleted

@@ -1,0 +1,1 @@
+"""The population-registry stand-in (``ansinh popreg``): protocol and server, Django-free."""

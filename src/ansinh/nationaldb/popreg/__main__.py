@@ -1,0 +1,5 @@
+import sys
+
+from ansinh.nationaldb.popreg.server import main
+
+main(sys.argv[1:])

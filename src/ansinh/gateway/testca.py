@@ -327,7 +327,11 @@ def agency_identity(directory: Path) -> Identity:
         staging = Path(tempfile.mkdtemp(prefix=".gateway-", dir=directory.parent))
         pki = make_test_pki("ansinh demo agency CA")
         pki.write(staging)
-        identity = pki.issue(common_name="ansinh demo agency", kind="agency", days=10 * 365)
+        # ECDSA P-256: a receipt is signed per submission, and signing one costs less than half
+        # of what RSA-2048 does (docs/gateway-security.md, section 7).
+        identity = pki.issue(
+            common_name="ansinh demo agency", kind="agency", days=10 * 365, key_type="ec"
+        )
         write_identity(staging, "agency", identity)
         try:
             staging.rename(directory)

@@ -18,6 +18,7 @@ import time
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.test import override_settings
 from lxml import etree
@@ -462,6 +463,10 @@ def test_agency_signs_receipts_with_a_key_created_once() -> None:
     assert x509.load_der_x509_certificate(base64.b64decode(embedded.text)) == cert
     trust.add_authority((settings.DATA_DIR / "gateway" / "ca.pem").read_bytes())
     assert _verify(data, at=dt.datetime.now(dt.UTC)).root.findtext("Code") == "X"
+    # The demo key is ECDSA P-256: one receipt is signed per submission, at under half RSA's cost.
+    assert isinstance(cert.public_key(), ec.EllipticCurvePublicKey)
+    method = _signature(_tree(data)).find("ds:SignedInfo/ds:SignatureMethod", NSMAP)
+    assert method.get("Algorithm") == "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
 
 
 # --- Speed --------------------------------------------------------------------------------------

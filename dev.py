@@ -168,15 +168,49 @@ def cmd_test(args: list[str]) -> int:
         env={**os.environ, "DATABASE_URL": "sqlite:///:memory:"},
     )
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    failed = 0
-    for name, url in (("SQLite", None), ("PostgreSQL", pg_url)):
-        say(f"test suite on {name}")
-        run_env = {**env, **({"DATABASE_URL": url} if url else {})}
-        rc = subprocess.run([str(bin_ / "pytest"), "-q", *args], cwd=ROOT, env=run_env).returncode
-        if rc != 0:
-            failed += 1
-            say(f"test suite FAILED on {name} (exit {rc})")
+    suites = (("SQLite", env), ("PostgreSQL", {**env, "DATABASE_URL": pg_url}))
+    cmd = [str(bin_ / "pytest"), "-q", *args]
+    if os.environ.get("ANSINH_TEST_SERIAL"):
+        codes = []
+        for name, run_env in suites:
+            say(f"test suite on {name}")
+            codes.append(subprocess.run(cmd, cwd=ROOT, env=run_env).returncode)
+    else:
+        codes = run_suites_side_by_side(cmd, suites)
+    failed = [name for (name, _), rc in zip(suites, codes, strict=True) if rc != 0]
+    for name in failed:
+        say(f"test suite FAILED on {name}")
     return 1 if failed else 0
+
+
+def run_suites_side_by_side(cmd: list[str], suites: tuple[tuple[str, dict], ...]) -> list[int]:
+    """Run the suite on both databases at once — each run is mostly one busy process, so two
+    cores finish both in little more than the slower one's time (ANSINH_TEST_SERIAL=1 runs
+    them one after the other). Each run writes its own log, printed whole when it ends."""
+    logdir = Path(tempfile.mkdtemp(prefix="ansinh-test-logs-"))
+    running = []
+    for name, run_env in suites:
+        log = (logdir / f"{name}.log").open("wb")
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=run_env, stdout=log, stderr=subprocess.STDOUT)
+        running.append((name, proc, log))
+    say(f"test suite on {' and '.join(n for n, _ in suites)} side by side (logs in {logdir})")
+    started = time.monotonic()
+    codes: dict[str, int] = {}
+    while len(codes) < len(running):
+        time.sleep(5)
+        for name, proc, log in running:
+            if name in codes or proc.poll() is None:
+                continue
+            codes[name] = proc.returncode
+            log.close()
+            minutes = (time.monotonic() - started) / 60
+            say(f"test suite on {name} finished after {minutes:.1f} min (exit {proc.returncode})")
+            sys.stdout.write((logdir / f"{name}.log").read_text(errors="replace"))
+            sys.stdout.flush()
+        elapsed = int(time.monotonic() - started)
+        if elapsed and elapsed % 120 < 5 and len(codes) < len(running):
+            print(f"    … {elapsed // 60} min, still running", flush=True)
+    return [codes[name] for name, _, _ in running]
 
 
 def cmd_run(args: list[str]) -> int:

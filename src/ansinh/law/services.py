@@ -7,6 +7,7 @@ import datetime as dt
 import threading
 import tomllib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -71,50 +72,86 @@ def _convert(where: str, name: str, value: Any, kind: type) -> Any:
     return str(value)
 
 
+@dataclass(frozen=True)
+class RuleFile:
+    """A rule file another app keeps beside its code (e.g. ``unemployment/rules.toml``), loaded
+    by ``sync_rules`` like ours. ``model`` is ``"app_label.Model"`` (a ``DatedRule``), or
+    ``"law.LegalParameter"`` for dated numbers under the app's own keys."""
+
+    path: Path
+    array: str
+    model: str
+    natural: tuple[str, ...]
+    values: dict[str, type]
+    choices: dict[str, list[str]] = field(default_factory=dict)
+
+
+_EXTRA: dict[tuple[Path, str], RuleFile] = {}
+
+
+def register_rule_file(rule_file: RuleFile) -> None:
+    """Called from an app's ``AppConfig.ready()``; registering the same file twice is harmless."""
+    _EXTRA[(rule_file.path, rule_file.array)] = rule_file
+
+
+def registered_rule_files() -> list[RuleFile]:
+    return list(_EXTRA.values())
+
+
 def read_rule_files(directory: Path = RULES_DIR) -> dict[str, list[dict[str, Any]]]:
     """Parse and check every rule file; returns rows (field → value) by model name."""
     out: dict[str, list[dict[str, Any]]] = {}
     for filename, array, model, natural, values in _TABLES:
-        path = directory / filename
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-        rows = []
-        for i, raw in enumerate(data.get(array, []), start=1):
-            where = f"{filename} [[{array}]] #{i}"
-            row: dict[str, Any] = {}
-            for name in natural:
-                if name not in raw and name != "pay_scale":
-                    raise RuleFileError(f"{where}: missing {name}")
-                row[name] = raw.get(name, "")
-            for name, kind in values.items():
-                if name not in raw and kind is not str:
-                    raise RuleFileError(f"{where}: missing {name}")
-                row[name] = _convert(where, name, raw.get(name, ""), kind)
-            for name in ("valid_from", "legal_source", "confidence"):
-                if name not in raw:
-                    raise RuleFileError(f"{where}: missing {name}")
-            row["valid_from"] = raw["valid_from"]
-            row["valid_to"] = raw.get("valid_to")
-            for name in ("valid_from", "valid_to"):
-                if row[name] is not None and type(row[name]) is not dt.date:
-                    raise RuleFileError(f"{where}: {name} must be a date (YYYY-MM-DD)")
-            if row["valid_to"] is not None and row["valid_to"] < row["valid_from"]:
-                raise RuleFileError(f"{where}: valid_to before valid_from")
-            row["legal_source"] = str(raw["legal_source"]).strip()
-            if not row["legal_source"]:
-                raise RuleFileError(f"{where}: legal_source is empty")
-            row["confidence"] = raw["confidence"]
-            row["note"] = str(raw.get("note", ""))
-            for name, allowed in _CHOICES.items():
-                if name in row and row[name] not in allowed:
-                    raise RuleFileError(f"{where}: {name} {row[name]!r} not one of {allowed}")
-            if "rate" in row and not Decimal(0) <= row["rate"] <= Decimal(1):
-                raise RuleFileError(f"{where}: rate outside 0–1")
-            if "amount" in row and row["amount"] <= 0:
-                raise RuleFileError(f"{where}: amount must be positive")
-            rows.append(row)
-        out[model] = rows
+        out[model] = _read_rows(directory / filename, array, natural, values, _CHOICES)
     return out
+
+
+def _read_rows(
+    path: Path,
+    array: str,
+    natural: tuple[str, ...],
+    values: dict[str, type],
+    choices: dict[str, list[str]],
+) -> list[dict[str, Any]]:
+    filename = path.name
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    rows = []
+    for i, raw in enumerate(data.get(array, []), start=1):
+        where = f"{filename} [[{array}]] #{i}"
+        row: dict[str, Any] = {}
+        for name in natural:
+            if name not in raw and name != "pay_scale":
+                raise RuleFileError(f"{where}: missing {name}")
+            row[name] = raw.get(name, "")
+        for name, kind in values.items():
+            if name not in raw and kind is not str:
+                raise RuleFileError(f"{where}: missing {name}")
+            row[name] = _convert(where, name, raw.get(name, ""), kind)
+        for name in ("valid_from", "legal_source", "confidence"):
+            if name not in raw:
+                raise RuleFileError(f"{where}: missing {name}")
+        row["valid_from"] = raw["valid_from"]
+        row["valid_to"] = raw.get("valid_to")
+        for name in ("valid_from", "valid_to"):
+            if row[name] is not None and type(row[name]) is not dt.date:
+                raise RuleFileError(f"{where}: {name} must be a date (YYYY-MM-DD)")
+        if row["valid_to"] is not None and row["valid_to"] < row["valid_from"]:
+            raise RuleFileError(f"{where}: valid_to before valid_from")
+        row["legal_source"] = str(raw["legal_source"]).strip()
+        if not row["legal_source"]:
+            raise RuleFileError(f"{where}: legal_source is empty")
+        row["confidence"] = raw["confidence"]
+        row["note"] = str(raw.get("note", ""))
+        for name, allowed in choices.items():
+            if name in row and row[name] not in allowed:
+                raise RuleFileError(f"{where}: {name} {row[name]!r} not one of {allowed}")
+        if "rate" in row and not Decimal(0) <= row["rate"] <= Decimal(1):
+            raise RuleFileError(f"{where}: rate outside 0–1")
+        if "amount" in row and row["amount"] <= 0:
+            raise RuleFileError(f"{where}: amount must be positive")
+        rows.append(row)
+    return rows
 
 
 def load_rules(get_model: Callable[[str], Any], directory: Path = RULES_DIR) -> int:
@@ -122,25 +159,38 @@ def load_rules(get_model: Callable[[str], Any], directory: Path = RULES_DIR) -> 
     a migration's historical ones). Rows are matched on their natural key and ``valid_from``;
     rows added by administrators and absent from the files are left alone. Returns the number
     of rows created or changed (0 when the tables already agree with the files)."""
-    changed = 0
     files = read_rule_files(directory)
-    for _file, _array, model_name, natural, _values in _TABLES:
-        model = get_model(model_name)
-        for row in files[model_name]:
-            lookup = {name: row[name] for name in (*natural, "valid_from")}
-            fields = {k: v for k, v in row.items() if k not in lookup}
-            obj = model.objects.filter(**lookup).first()
-            if obj is None:
-                model.objects.create(**lookup, **fields)
-                changed += 1
-                continue
-            dirty = [k for k, v in fields.items() if getattr(obj, k) != v]
-            if dirty:
-                for k in dirty:
-                    setattr(obj, k, fields[k])
-                obj.save(update_fields=dirty)
-                changed += 1
+    return sum(
+        _upsert(get_model(model_name), natural, files[model_name])
+        for _file, _array, model_name, natural, _values in _TABLES
+    )
+
+
+def _upsert(model: Any, natural: tuple[str, ...], rows: list[dict[str, Any]]) -> int:
+    changed = 0
+    for row in rows:
+        lookup = {name: row[name] for name in (*natural, "valid_from")}
+        fields = {k: v for k, v in row.items() if k not in lookup}
+        obj = model.objects.filter(**lookup).first()
+        if obj is None:
+            model.objects.create(**lookup, **fields)
+            changed += 1
+            continue
+        dirty = [k for k, v in fields.items() if getattr(obj, k) != v]
+        if dirty:
+            for k in dirty:
+                setattr(obj, k, fields[k])
+            obj.save(update_fields=dirty)
+            changed += 1
     return changed
+
+
+def load_rule_file(rule_file: RuleFile, get_model: Callable[[str], Any]) -> int:
+    """Upsert one app's rule file through ``get_model("app_label.Model")``. Call it from the
+    app's data migration too (``apps.get_model``), so test databases hold the rows."""
+    choices = {"confidence": Confidence.values, **rule_file.choices}
+    rows = _read_rows(rule_file.path, rule_file.array, rule_file.natural, rule_file.values, choices)
+    return _upsert(get_model(rule_file.model), rule_file.natural, rows)
 
 
 def sync_rules(directory: Path = RULES_DIR) -> int:
@@ -149,6 +199,9 @@ def sync_rules(directory: Path = RULES_DIR) -> int:
 
     with transaction.atomic():
         changed = load_rules(lambda name: apps.get_model("law", name), directory)
+        if directory == RULES_DIR:
+            for extra in registered_rule_files():
+                changed += load_rule_file(extra, apps.get_model)
     clear_cache()
     return changed
 

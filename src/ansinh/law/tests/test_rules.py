@@ -224,3 +224,36 @@ def test_working_days_labour_code_2019_art_112() -> None:
     assert calendar.working_days_between(dt.date(2026, 1, 5), dt.date(2026, 1, 9)) == 5
     assert calendar.working_days_between(dt.date(2026, 1, 9), dt.date(2026, 1, 5)) == 0
     assert calendar.add_working_days(dt.date(2026, 1, 2), 1) == dt.date(2026, 1, 5)
+
+
+def test_an_app_rule_file_is_loaded_by_sync_and_checked(tmp_path: Path) -> None:
+    """Apps keep their own dated rule files (``RuleFile``): sync loads them idempotently and a
+    row without a legal source or with an unknown choice is refused with the row named."""
+    from ansinh.law import services
+
+    path = tmp_path / "rules.toml"
+    path.write_text(
+        '[[parameter]]\nkey = "test_app_rate"\nvalue = "0.6"\nunit = ""\n'
+        'description = "t"\nvalid_from = 2026-01-01\nlegal_source = "Law 74/2025/QH15 Art. 39"\n'
+        'confidence = "medium"\n',
+        encoding="utf-8",
+    )
+    rule_file = services.RuleFile(
+        path=path,
+        array="parameter",
+        model="law.LegalParameter",
+        natural=("key",),
+        values={"value": Decimal, "unit": str, "description": str},
+    )
+    services.register_rule_file(rule_file)
+    try:
+        assert sync_rules() == 1
+        assert sync_rules() == 0
+        assert parameter("test_app_rate", dt.date(2026, 3, 1)) == D("0.6")
+        path.write_text(
+            path.read_text(encoding="utf-8").replace('"medium"', '"sure"'), encoding="utf-8"
+        )
+        with pytest.raises(RuleFileError, match=r"rules.toml \[\[parameter\]\] #1: confidence"):
+            sync_rules()
+    finally:
+        services._EXTRA.pop((path, "parameter"))

@@ -20,7 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dates import MONTHS
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -33,7 +33,7 @@ from ansinh.access.selectors import (
 from ansinh.access.services import audit, authorize_employer_read, authorize_person_read
 from ansinh.core.errors import DomainError, Forbidden
 from ansinh.places.models import AdminUnit, UnitLevel, UnitSystem
-from ansinh.registry import selectors, services
+from ansinh.registry import panels, selectors, services
 from ansinh.registry.models import AddressReview, IdentityCheck, Person, SensitiveAttributes
 
 PAGE_SIZE = 25
@@ -290,7 +290,21 @@ def _person_context(request: HttpRequest, person: Person, purpose: str) -> dict[
     spells = list(selectors.person_spells(person))
     events = audit_events(object_type="person", object_id=str(person.pk))
     see_trail = _can_see_audit_trail(user)
+    totals = history_totals(history)
+    view = panels.person_view(user, person, today)
+    facts = [
+        panels.Fact(
+            t["scheme"],
+            ngettext("%d month", "%d months", t["count"]) % t["count"],
+            "ok" if t["count"] else "neutral",
+            anchor="h-history",
+        )
+        for t in totals["months"]
+    ]
     return {
+        "facts": view.facts[:1] + facts + view.facts[1:],
+        "timeline": panels.timeline(view.events, today),
+        "sections": view.sections,
         "person": person,
         "purpose": purpose_label(purpose),
         "flagged": person.identity_check == IdentityCheck.FLAGGED,
@@ -306,7 +320,7 @@ def _person_context(request: HttpRequest, person: Person, purpose: str) -> dict[
         "today": today,
         "grid": history_grid(history, today=today),
         "month_headers": [{"short": str(n), "long": MONTHS[n]} for n in range(1, 13)],
-        "totals": history_totals(history),
+        "totals": totals,
         "audit_events": list(events[:AUDIT_TRAIL_LENGTH]) if see_trail else None,
         "audit_count": events.count(),
     }

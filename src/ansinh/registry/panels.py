@@ -103,10 +103,15 @@ def _year_start(day: dt.date) -> dt.date:
     return dt.date(day.year, 1, 1)
 
 
+def _n(value: float) -> str:
+    """SVG numbers as plain text: the template must not localise them ("150,5", "2.025")."""
+    return f"{value:.1f}".removesuffix(".0")
+
+
 def timeline(events: list[LifeEvent], today: dt.date) -> dict[str, Any] | None:
     """Lanes of bars and points on a shared year axis, from the first event's year to the end of
-    this year; ``None`` without events. Coordinates are computed here so the template only
-    draws (no arithmetic in templates)."""
+    this year; ``None`` without events. Coordinates are computed here, as strings, so the
+    template only draws."""
     if not events:
         return None
     first = _year_start(min(e.start for e in events))
@@ -115,37 +120,44 @@ def timeline(events: list[LifeEvent], today: dt.date) -> dict[str, Any] | None:
     plot = _WIDTH - _LABEL_WIDTH - 10
 
     def x(day: dt.date) -> float:
-        return round(_LABEL_WIDTH + plot * (min(max(day, first), last) - first).days / span, 1)
+        return _LABEL_WIDTH + plot * (min(max(day, first), last) - first).days / span
 
     lanes: dict[str, list[dict[str, Any]]] = {}
     for event in sorted(events, key=lambda e: (e.start, e.label)):
         end = event.end or (today if event.ongoing else None)
+        start_x = x(event.start)
         item = {
             "label": event.label,
             "tone": event.tone if event.tone in TONES else "neutral",
-            "x": x(event.start),
+            "x": _n(start_x),
             "start": event.start,
             "end": event.end,
             "ongoing": event.ongoing,
+            "width": _n(max(x(end) - start_x, 2.0)) if end is not None else "",
         }
-        if end is not None:
-            item["width"] = max(round(x(end) - item["x"], 1), 2.0)
         lanes.setdefault(event.lane, []).append(item)
     rows = []
     for i, (lane, items) in enumerate(lanes.items()):
         y = 24 + i * _LANE_HEIGHT
-        rows.append({"lane": lane, "y": y, "text_y": y + 13, "items": items})
-    years = []
+        rows.append(
+            {"lane": lane, "y": _n(y), "text_y": _n(y + 13), "mid_y": _n(y + 8), "items": items}
+        )
     step = max(1, (last.year - first.year) // 12)
-    for year in range(first.year, last.year + 1, step):
-        years.append({"year": year, "x": x(dt.date(year, 1, 1))})
+    years = [
+        {
+            "year": str(year),
+            "x": _n(x(dt.date(year, 1, 1))),
+            "text_x": _n(x(dt.date(year, 1, 1)) + 3),
+        }
+        for year in range(first.year, last.year, step)
+    ]
     height = 24 + len(rows) * _LANE_HEIGHT + 6
     return {
-        "width": _WIDTH,
-        "height": height,
-        "label_width": _LABEL_WIDTH,
+        "width": _n(_WIDTH),
+        "height": _n(height),
+        "label_width": _n(_LABEL_WIDTH),
         "rows": rows,
         "years": years,
-        "today_x": x(today),
-        "axis_bottom": height - 4,
+        "today_x": _n(x(today)),
+        "axis_bottom": _n(height - 4),
     }

@@ -4,6 +4,7 @@ their facts and timeline events, only for users holding the panel's permission."
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -96,11 +97,30 @@ def test_timeline_places_bars_and_points_on_one_year_axis() -> None:
     ]
     chart = panels.timeline(events, today)
     assert chart is not None
-    assert [y["year"] for y in chart["years"]] == list(range(2020, 2028))
+    assert [y["year"] for y in chart["years"]] == [str(y) for y in range(2020, 2027)]
     work, life = chart["rows"]
     assert work["lane"] == "Work" and life["lane"] == "Life"
     a, b = work["items"]
-    assert a["x"] == chart["label_width"]  # starts at the axis origin, 1 Jan 2020
-    assert b["width"] > 0 and b["x"] + b["width"] == pytest.approx(chart["today_x"], abs=0.2)
-    assert "width" not in life["items"][0]  # a point
+    assert a["x"] == chart["label_width"] == "150"  # starts at the axis origin, 1 Jan 2020
+    end_of_b = float(b["x"]) + float(b["width"])
+    assert end_of_b == pytest.approx(float(chart["today_x"]), abs=0.2)  # ongoing: up to today
+    assert life["items"][0]["width"] == ""  # a point
     assert panels.timeline([], today) is None
+
+
+def test_timeline_numbers_are_never_localised(staff) -> None:
+    """Vietnamese formats 2025 as "2.025" and 150.5 as "150,5": SVG needs plain numbers."""
+    from ansinh.registry import services
+
+    person = make_person()
+    services.open_spell(
+        person=person,
+        employer=make_employer(),
+        contract_type="indefinite",
+        start=dt.date(2025, 3, 17),
+        salary=9_000_000,
+    )
+    html = _open(staff, person.ss_number)
+    assert 'id="h-timeline"' in html
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert "2.02" not in svg and not re.search(r'="\d+,\d', svg)

@@ -35,6 +35,14 @@ def init_identity(member: MemberId, *, algorithm: str = keys.ED25519) -> Initial
         cert = keys.self_signed(private, str(member))
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     public = private.public_key()
+    current = Identity.objects.filter(active=True).first()
+    if (
+        current is not None
+        and current.member_id == member
+        and current.key_id == keys.key_id(public)
+        and current.certificate_pem == cert_path.read_text()
+    ):
+        return Initialised(current, created)  # run again (a restart): nothing changes
     Identity.objects.filter(active=True).update(active=False)
     identity = Identity.objects.create(
         instance=member.instance,

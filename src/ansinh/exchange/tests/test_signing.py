@@ -5,6 +5,7 @@ old or reused signature is refused."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -189,3 +190,21 @@ def test_signatures_interoperate_with_the_http_message_signatures_package(
         require_components=signatures.REQUEST_COMPONENTS, body=BODY,
     )  # fmt: skip
     assert results[0].parameters["keyid"] == kid
+
+
+def test_init_again_keeps_the_identity_and_another_member_replaces_it(
+    exchange_keys: Path, db: None
+) -> None:
+    """Restarting a deployment runs ``exchange init`` again: same member and key, same row."""
+    from ansinh.exchange import services
+    from ansinh.exchange.ids import MemberId
+    from ansinh.exchange.models import Identity
+
+    first = services.init_identity(MemberId.parse("VN/GOV/BHXH/benefits"))
+    again = services.init_identity(MemberId.parse("VN/GOV/BHXH/benefits"))
+    assert first.key_created and not again.key_created
+    assert again.identity.pk == first.identity.pk
+    assert Identity.objects.count() == 1
+    other = services.init_identity(MemberId.parse("VN/GOV/BHXH/payments"))
+    assert other.identity.pk != first.identity.pk
+    assert list(Identity.objects.filter(active=True)) == [other.identity]

@@ -247,3 +247,68 @@ def test_not_configured_is_pending_too(settings: Any) -> None:
     settings.NATIONALDB_POPREG_URL = ""
     check = verify_person(make_person(), at=AT)
     assert (check.state, check.error) == ("pending", "not_configured")
+
+
+POPREG_MEMBER = "VN/GOV/C06/popreg"
+
+
+def test_through_the_exchange_layer(registry: Registry, settings: Any) -> None:
+    """With the registry registered as an exchange peer, the question goes to its
+    ``verifyIdentity`` service signed per RFC 9421 both ways and lands in the hash-chained
+    message log; an answer signed by another key is not trusted (the check stays pending)."""
+    from ansinh.exchange import keys as exchange_keys
+    from ansinh.exchange import log as message_log
+    from ansinh.exchange import services as exchange
+    from ansinh.exchange.ids import MemberId
+    from ansinh.exchange.models import LogEntry
+
+    settings.EXCHANGE_KEY_FILE = str(registry.dir / "exchange" / "signing_key.pem")
+    settings.EXCHANGE_CERT_FILE = ""
+    ours = exchange.init_identity(MemberId.parse("VN/GOV/BHXH/nationaldb")).identity
+    (registry.dir / "ansinh-exchange.pem").write_text(ours.public_key_pem, encoding="utf-8")
+    person = make_person(full_name="Đỗ Thị Hoa")
+    registry.process.terminate()
+    registry.process.wait(10)
+    registry.data.write_text(json.dumps(_row(person), ensure_ascii=False) + "\n", "utf-8")
+    registry.url, registry.process = _start(
+        registry.dir,
+        registry.data,
+        "--member", POPREG_MEMBER,
+        "--peer", f"VN/GOV/BHXH/nationaldb={registry.dir / 'ansinh-exchange.pem'}",
+    )  # fmt: skip
+    peer = exchange.add_peer(
+        MemberId.parse(POPREG_MEMBER),
+        base_url=registry.url,
+        public_key_pem=(registry.dir / "server.pub").read_text(),
+    )
+    settings.NATIONALDB_POPREG_MEMBER = POPREG_MEMBER
+    settings.NATIONALDB_POPREG_URL = ""  # the popreg door is not used
+
+    check = verify_person(person, at=AT)
+    assert (check.state, check.outcome) == ("answered", "match")
+    logged = list(LogEntry.objects.order_by("id").values_list("kind", "outcome", "service"))
+    assert logged == [
+        ("request", "ok", f"{POPREG_MEMBER}/verifyIdentity"),
+        ("response", "ok", f"{POPREG_MEMBER}/verifyIdentity"),
+    ]
+    assert message_log.verify().ok
+
+    # The registry's key as we know it is replaced by another: its answers are not trusted.
+    exchange.add_peer(
+        peer.member_id,
+        base_url=registry.url,
+        public_key_pem=exchange_keys.public_pem(Ed25519PrivateKey.generate().public_key()),
+    )
+    check = verify_person(person, at=AT)
+    assert (check.state, check.error) == ("pending", "bad_signature")
+
+    # A caller the registry does not know gets a signed refusal: rejected, pending.
+    exchange.add_peer(
+        peer.member_id,
+        base_url=registry.url,
+        public_key_pem=(registry.dir / "server.pub").read_text(),
+    )
+    settings.EXCHANGE_KEY_FILE = str(registry.dir / "other" / "signing_key.pem")
+    exchange.init_identity(MemberId.parse("VN/GOV/BHXH/nationaldb"))
+    check = verify_person(person, at=AT)
+    assert (check.state, check.error) == ("pending", "rejected")

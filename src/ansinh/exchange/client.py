@@ -40,6 +40,9 @@ class Result:
     headers: dict[str, str] = field(default_factory=dict)
     outcome: str = "ok"  # ok, or an error code (peer_down, bad_signature, the peer's code…)
     error: ErrorDetail | None = None
+    #: The answer carried the peer's valid signature. A signed refusal is verified too: its
+    #: ``outcome`` is the peer's code, which may itself be ``bad_signature`` (ours, refused).
+    verified: bool = False
 
     @property
     def ok(self) -> bool:
@@ -48,8 +51,7 @@ class Result:
     @property
     def reached(self) -> bool:
         """The peer answered with a valid signature (whatever it answered)."""
-        return self.outcome not in ("peer_down", "bad_signature", "signature_missing",
-                                    "stale_message", "response_unsigned")  # fmt: skip
+        return self.verified
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -189,6 +191,7 @@ def call(
             result.outcome = exc.code
             result.error = exc.first
         else:
+            result.verified = True
             if not 200 <= status < 300:
                 result.outcome = answer_headers.get("x-road-error", "") or f"http_{status}"
                 try:

@@ -6,9 +6,10 @@ registry's public key PEM) and ``NATIONALDB_POPREG_TIMEOUT`` (seconds). Every fa
 :class:`PopregError` with a code the caller stores as a pending check; nothing personal is
 logged (request ids and codes only).
 
-When the exchange layer (``ansinh.exchange``) carries messages to outside agencies, this class is
-the one place to change: ``verify`` would hand the same body to an exchange peer instead of
-POSTing it; the stored results do not change.
+With ``NATIONALDB_POPREG_MEMBER`` set (e.g. ``VN/GOV/C06/popreg``) and that member registered
+as an exchange peer, the same body goes through the exchange layer instead (``ansinh.exchange``:
+RFC 9421 signatures both ways, the message logged in the hash-chained log) to the registry's
+``verifyIdentity`` service; the answers and the stored results are the same.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from django.conf import settings
 
 from ansinh.nationaldb import keys
 from ansinh.nationaldb.popreg import protocol
+from ansinh.nationaldb.popreg.server import EXCHANGE_SERVICE
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +70,7 @@ class PopregClient:
     def verify(
         self, *, request_id: str, personal_id: str, full_name: str, date_of_birth: dt.date
     ) -> Answer:
-        body = json.dumps(
-            {
-                "personal_id": personal_id,
-                "full_name": full_name,
-                "date_of_birth": date_of_birth.isoformat(),
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode("utf-8")
+        body = _query(personal_id, full_name, date_of_birth)
         ts = str(int(time.time()))
         signature = protocol.sign(
             self.key, protocol.request_message(self.client_id, request_id, ts, body)
@@ -126,21 +120,75 @@ class PopregClient:
         if status != 200:
             log.warning("population registry refused request %s (HTTP %s)", request_id, status)
             raise PopregError("rejected")
+        return _parse_answer(request_id, raw)
+
+
+def _query(personal_id: str, full_name: str, date_of_birth: dt.date) -> bytes:
+    return json.dumps(
+        {
+            "personal_id": personal_id,
+            "full_name": full_name,
+            "date_of_birth": date_of_birth.isoformat(),
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode("utf-8")
+
+
+def _parse_answer(request_id: str, raw: bytes) -> Answer:
+    try:
+        body = json.loads(raw.decode("utf-8"))
+        outcome = body["outcome"]
+        fields = {k: v for k, v in body.get("fields", {}).items() if k in protocol.FIELDS}
+    except (ValueError, KeyError, AttributeError, TypeError) as exc:
+        raise PopregError("bad_response") from exc
+    if outcome not in protocol.OUTCOMES or not all(
+        v in ("match", "mismatch") for v in fields.values()
+    ):
+        raise PopregError("bad_response")
+    return Answer(request_id, outcome, fields)
+
+
+class ExchangePopregClient:
+    """The same question through the exchange layer, to the registry's ``verifyIdentity``."""
+
+    def __init__(self, member: str) -> None:
+        self.member = member
+
+    def verify(
+        self, *, request_id: str, personal_id: str, full_name: str, date_of_birth: dt.date
+    ) -> Answer:
+        from ansinh.core.errors import DomainError
+        from ansinh.exchange import client, selectors
+
         try:
-            body = json.loads(raw.decode("utf-8"))
-            outcome = body["outcome"]
-            fields = {k: v for k, v in body.get("fields", {}).items() if k in protocol.FIELDS}
-        except (ValueError, KeyError, AttributeError, TypeError) as exc:
-            raise PopregError("bad_response") from exc
-        if outcome not in protocol.OUTCOMES or not all(
-            v in ("match", "mismatch") for v in fields.values()
-        ):
-            raise PopregError("bad_response")
-        return Answer(request_id, outcome, fields)
+            peer = selectors.get_peer(self.member)
+            result = client.call(
+                peer,
+                EXCHANGE_SERVICE,
+                _query(personal_id, full_name, date_of_birth),
+                message_id=request_id,
+            )
+        except DomainError as exc:  # no exchange identity, or no such peer
+            log.warning("population registry via exchange: %s (request %s)", exc.code, request_id)
+            raise PopregError("not_configured") from exc
+        if result.outcome == "peer_down":
+            log.warning("population registry: unreachable (request %s)", request_id)
+            raise PopregError("service_down")
+        if not result.verified:
+            log.warning("population registry: answer with a bad signature (request %s)", request_id)
+            raise PopregError("bad_signature")
+        if result.status != 200:
+            log.warning("population registry refused request %s (%s)", request_id, result.outcome)
+            raise PopregError("rejected")
+        return _parse_answer(request_id, result.body)
 
 
 def default_client() -> PopregClient:
     """The client configured in settings; raises ``PopregError('not_configured')``."""
+    member = getattr(settings, "NATIONALDB_POPREG_MEMBER", "")
+    if member:
+        return ExchangePopregClient(member)  # type: ignore[return-value]
     url = getattr(settings, "NATIONALDB_POPREG_URL", "")
     key_file = getattr(settings, "NATIONALDB_POPREG_CLIENT_KEY", "") or (
         keys.key_dir() / "popreg" / "client.key"

@@ -9,6 +9,11 @@ or a number.
 
 Data file: JSON Lines, one person a line: ``{"id", "name", "dob", "status"}`` with status
 ``alive`` or ``deceased`` (written by ``ansinh popreg export``).
+
+Two doors to the same answer: the popreg protocol (``POST /v1/verify``, ``protocol.py``), and,
+when started with ``--member``, the exchange profile ansinh uses between agencies
+(``POST /r1/{member}/verifyIdentity`` with ``X-Road-Client``/``X-Road-Id`` and RFC 9421
+signatures both ways, ``docs/exchange.md``), for callers registered with ``--peer``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,28 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
 from ansinh.nationaldb.popreg import protocol
+
+#: The service name on the exchange door.
+EXCHANGE_SERVICE = "verifyIdentity"
+#: Refusals of the exchange door: code → (HTTP status, field, Vietnamese, English).
+_REFUSALS: dict[str, tuple[int, str, str, str]] = {
+    "unknown_service": (404, "service", "Không có dịch vụ này.", "No such service."),
+    "body_too_large": (413, "body", "Thông điệp quá lớn.", "The message is too large."),
+    "unknown_peer": (
+        403,
+        "x-road-client",
+        "Bên gọi chưa được đăng ký.",
+        "The caller is not registered.",
+    ),
+    "message_id_missing": (400, "x-road-id", "Thiếu mã thông điệp.", "The message id is missing."),
+    "replayed_message": (
+        401,
+        "signature",
+        "Thông điệp đã được nhận trước đó.",
+        "This signed message was already received.",
+    ),
+    "body_not_json": (400, "body", "Nội dung không phải JSON.", "The body is not JSON."),
+}
 
 log = logging.getLogger("ansinh.popreg")
 
@@ -102,10 +129,14 @@ class Registry:
         people: dict[str, Resident],
         key: Ed25519PrivateKey,
         clients: dict[str, Ed25519PublicKey],
+        member: str = "",
+        peers: dict[str, Any] | None = None,
     ) -> None:
         self.people = people
         self.key = key
         self.clients = clients
+        self.member = member  # our exchange identity; "" leaves the exchange door shut
+        self.peers = peers or {}  # exchange callers: member id → public key
         self.replays = ReplayGuard()
 
 
@@ -142,7 +173,83 @@ def _handler(registry: Registry) -> type[BaseHTTPRequestHandler]:
             else:
                 self._error(404, "not_found", "")
 
+        def _exchange(self) -> None:
+            """The exchange door: the same checks, in the same order, as ansinh's own
+            exchange server (exchange/server.py), for the one service this stand-in offers."""
+            from ansinh.core.errors import DomainError
+            from ansinh.exchange import keys as exchange_keys
+            from ansinh.exchange import signatures
+
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            service = f"{registry.member}/{EXCHANGE_SERVICE}"
+            base = {
+                "x-road-client": headers.get("x-road-client", "")[:200],
+                "x-road-id": headers.get("x-road-id", "")[:100],
+                "x-road-service": service,
+                "x-road-request-hash": signatures.request_hash(headers.get("signature", "")),
+            }
+
+            def send(status: int, body: dict[str, Any], error: str = "") -> None:
+                raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+                out = {**base, "content-type": "application/json"}
+                if error:
+                    out["x-road-error"] = error
+                    log.info("exchange message %s refused: %s", base["x-road-id"][:40], error)
+                signed = signatures.sign_response(
+                    status,
+                    out,
+                    raw,
+                    key=registry.key,
+                    key_id=exchange_keys.key_id(registry.key.public_key()),
+                )
+                self.send_response(status)
+                for name, value in signed.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def refuse(code: str) -> None:
+                status, field, vi, en = _REFUSALS[code]
+                error = {"code": code, "field": field, "message_vi": vi, "message_en": en}
+                send(status, error, code)
+
+            if self.path.split("?")[0] != f"/r1/{service}":
+                return refuse("unknown_service")
+            try:
+                length = int(self.headers.get("Content-Length", "0"))
+            except ValueError:
+                length = -1
+            if length < 0 or length > protocol.MAX_BODY:
+                return refuse("body_too_large")
+            body = self.rfile.read(length)
+            public = registry.peers.get(base["x-road-client"])
+            if public is None:
+                return refuse("unknown_peer")
+            if not base["x-road-id"]:
+                return refuse("message_id_missing")
+            url = f"http://{self.headers.get('Host', '')}{self.path}"
+            try:
+                verified = signatures.verify_request(
+                    "POST", url, headers, body, public=public, key_id=exchange_keys.key_id(public)
+                )
+            except DomainError as exc:
+                return send(exc.status, exc.first.as_dict(), exc.code)
+            if not registry.replays.first_time(f"nonce/{verified.nonce}", time.time()):
+                return refuse("replayed_message")
+            try:
+                query = json.loads(body.decode("utf-8"))
+                if not isinstance(query, dict):
+                    raise ValueError("not an object")
+            except (UnicodeDecodeError, ValueError):
+                return refuse("body_not_json")
+            result = answer(registry.people, query)
+            log.info("exchange message %s answered: %s", base["x-road-id"][:40], result["outcome"])
+            return send(200, {"request_id": base["x-road-id"], **result})
+
         def do_POST(self) -> None:
+            if registry.member and self.path.startswith("/r1/"):
+                return self._exchange()
             request_id = self.headers.get("X-Request-Id", "")[:36]
             if self.path != protocol.VERIFY_PATH:
                 return self._error(404, "not_found", request_id)
@@ -187,6 +294,8 @@ def make_server(
     data: Path,
     key_file: Path,
     clients: dict[str, Path],
+    member: str = "",
+    peers: dict[str, Path] | None = None,
 ) -> ThreadingHTTPServer:
     key = load_pem_private_key(key_file.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
@@ -197,8 +306,26 @@ def make_server(
         if not isinstance(pub, Ed25519PublicKey):
             raise SystemExit(f"{path}: not an Ed25519 public key")
         client_keys[client_id] = pub
-    registry = Registry(load_population(data), key, client_keys)
+    peer_keys: dict[str, Any] = {}
+    if member:
+        _settings_for_exchange()
+        from ansinh.exchange import keys as exchange_keys
+        from ansinh.exchange.ids import MemberId
+
+        member = str(MemberId.parse(member))
+        for peer, path in (peers or {}).items():
+            peer_keys[str(MemberId.parse(peer))] = exchange_keys.load_public(path.read_bytes())[0]
+    registry = Registry(load_population(data), key, client_keys, member, peer_keys)
     return ThreadingHTTPServer((host, port), _handler(registry))
+
+
+def _settings_for_exchange() -> None:
+    """Run without Django's settings (``python -m``), the exchange code reads its defaults
+    (freshness window, clock skew) from an empty configuration."""
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure()
 
 
 def _client_arg(value: str) -> tuple[str, Path]:
@@ -221,12 +348,31 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ID=PUBLIC_KEY.pem",
         help="a client allowed to ask, with its public key (repeatable)",
     )
+    parser.add_argument(
+        "--member",
+        default="",
+        help="open the exchange door under this member id, e.g. VN/GOV/C06/popreg",
+    )
+    parser.add_argument(
+        "--peer",
+        type=_client_arg,
+        action="append",
+        default=[],
+        metavar="MEMBER=PUBLIC_KEY.pem",
+        help="an exchange member allowed to call verifyIdentity (repeatable; key or certificate)",
+    )
 
 
 def serve(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s popreg %(message)s")
     server = make_server(
-        host=args.host, port=args.port, data=args.data, key_file=args.key, clients=dict(args.client)
+        host=args.host,
+        port=args.port,
+        data=args.data,
+        key_file=args.key,
+        clients=dict(args.client),
+        member=getattr(args, "member", ""),
+        peers=dict(getattr(args, "peer", [])),
     )
     host, port = server.server_address[:2]
     print(f"popreg listening on http://{host}:{port}", flush=True)

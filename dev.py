@@ -240,11 +240,12 @@ def cmd_run(args: list[str]) -> int:
         ],
         env=env,
     )
-    time.sleep(1)
+    wait_for(8000)
     run([ansinh, "demo", "--logins"], env=env)
+    centre = start_centre(ansinh, env)
 
     def shutdown(*_: object) -> None:
-        for p in (server, worker):
+        for p in (server, worker, *centre):
             p.terminate()
 
     signal.signal(signal.SIGTERM, shutdown)
@@ -254,8 +255,91 @@ def cmd_run(args: list[str]) -> int:
         shutdown()
         return 0
     finally:
-        worker.terminate()
-        worker.wait(10)
+        for p in (worker, *centre):
+            p.terminate()
+            p.wait(10)
+
+
+INSURANCE_MEMBER = "VN/GOV/BHXH/benefits"
+CENTRE_MEMBER = "VN/GOV/SNV-HN/unemployment"
+#: What each side lets the other call (docs/unemployment.md, docs/benefits.md).
+INSURANCE_GRANTS = (
+    "bhtnHistory", "benefitHistory", "notifyDecision", "paymentStatus", "reemploymentFeed",
+)  # fmt: skip
+CENTRE_GRANTS = ("benefitCase",)
+
+
+def wait_for(port: int, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"nothing answers on 127.0.0.1:{port}")
+
+
+def start_centre(ansinh: str, insurance_env: dict[str, str]) -> list[subprocess.Popen]:
+    """The employment service centre as a second deployment (its own data directory and
+    SQLite database) on 127.0.0.1:8001, paired with this one through the exchange layer:
+    keys swapped, peers registered, each side granting the other its services. Then three
+    people whose employment ended in the insurance side's data file claims at the centre,
+    which fetches their histories over the exchange."""
+    centre_dir = VAR / "centre"
+    centre_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "ANSINH_DATA_DIR": str(centre_dir)}
+    env["UNEMPLOYMENT_INSURANCE_PEER"] = INSURANCE_MEMBER
+    say("setting up the employment service centre (second deployment) on http://127.0.0.1:8001")
+    run([ansinh, "migrate", "--no-input", "-v", "0"], env=env)
+    run([ansinh, "bootstrap"], env=env, stdout=subprocess.DEVNULL)
+    run([ansinh, "collectstatic", "--no-input", "-v", "0"], env=env)
+    sides = (
+        (insurance_env, INSURANCE_MEMBER, "http://127.0.0.1:8000", INSURANCE_GRANTS),
+        (env, CENTRE_MEMBER, "http://127.0.0.1:8001", CENTRE_GRANTS),
+    )
+    pems = []
+    for side_env, member, _url, _grants in sides:
+        run(
+            [ansinh, "exchange", "init", "--member", member],
+            env=side_env,
+            stdout=subprocess.DEVNULL,
+        )
+        pem = centre_dir / f"{member.replace('/', '_')}.pem"
+        shown = subprocess.run(
+            [ansinh, "exchange", "show", "--pem"], env=side_env, check=True, capture_output=True
+        )
+        pem.write_bytes(shown.stdout)
+        pems.append(pem)
+    for (me_env, _m, _u, grants), (_e, other, other_url, _g), other_pem in (
+        (sides[0], sides[1], pems[1]),
+        (sides[1], sides[0], pems[0]),
+    ):
+        run(
+            [ansinh, "exchange", "peer-add", other, "--url", other_url, "--key", str(other_pem)],
+            env=me_env,
+            stdout=subprocess.DEVNULL,
+        )
+        for service in grants:
+            run(
+                [ansinh, "exchange", "grant", other, service], env=me_env, stdout=subprocess.DEVNULL
+            )
+    run([ansinh, "unemployment", "demo-centre"], env=env)
+    worker = subprocess.Popen([ansinh, "run_huey", "--quiet"], env=env)
+    server = subprocess.Popen(
+        [str(VENV / "bin" / "gunicorn"), "ansinh.wsgi", "-b", "127.0.0.1:8001", "-w", "2"],
+        env=env,
+    )
+    wait_for(8001)
+    applicants = centre_dir / "applicants.json"
+    run(
+        [ansinh, "unemployment", "applicants", "--count", "3", "--out", str(applicants)],
+        env=insurance_env,
+    )
+    run([ansinh, "unemployment", "demo", "--applicants", str(applicants)], env=env)
+    run([ansinh, "demo", "--logins"], env=env)
+    say("centre: http://127.0.0.1:8001/unemployment/ (logins above); insurance side: :8000")
+    return [server, worker]
 
 
 def main() -> int:

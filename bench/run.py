@@ -13,6 +13,9 @@
     .venv/bin/python bench/run.py gateway-processing  # rows/s of services.process_submission
 
     .venv/bin/python bench/run.py exchange            # signed round trips/s between two servers
+    .venv/bin/python bench/run.py benefits-detector   # fraud/error detector, 1M awards, 20M rows
+
+    .venv/bin/python bench/run.py nationaldb-import   # staged import rows/s (CSV 1M, XLSX 200k)
 
 The data set lives in ``bench/.data/<parameters>/`` (SQLite, gitignored) and is reused by
 ``lookup`` and ``bill`` when its parameters match; ``generate`` always builds it afresh (the
@@ -261,6 +264,22 @@ def main(argv: list[str]) -> None:
         from exchange_suites import run_exchange_suite
 
         run_exchange_suite(argv, setup_django=setup_django, machine=machine)
+        return
+    if argv[:1] == ["nationaldb-import"]:  # options: bench/nationaldb_suites.py
+        from nationaldb_suites import run_nationaldb_suite
+
+        run_nationaldb_suite(argv, setup_django=setup_django, machine=machine)
+        return
+    if argv[:1] == ["linkage"]:  # options: bench/linkage_suites.py (record linkage, issue 6)
+        from linkage_suites import run_linkage_suite
+
+        run_linkage_suite(argv, setup_django=setup_django, machine=machine)
+        return
+    if argv[:1] == ["benefits-detector"]:  # options: bench/benefits_suites.py --help
+        sys.path.insert(0, str(ROOT.parent / "src"))
+        from benefits_suites import run_benefits_suite
+
+        run_benefits_suite(argv, setup_django=setup_django, machine=machine)
         return
     if argv[:1] and argv[0] in GATEWAY_SUITES:
         # The gateway suites take their own options (bench/gateway_suites.py --help).

@@ -12,14 +12,17 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from ansinh.access.api import router as access_router
 from ansinh.access.auth import ApiKeyOrSession
+from ansinh.benefits.api import router as benefits_router
 from ansinh.contributions.api import router as contributions_router
 from ansinh.core.errors import DomainError
 from ansinh.core.parser import StrictTextParser
 from ansinh.gateway.api import router as gateway_router
+from ansinh.linkage.api import router as linkage_router
 from ansinh.nationaldb.api import router as nationaldb_router
 from ansinh.onestop.api import router as onestop_router
 from ansinh.places.api import router as places_router
 from ansinh.registry.api import router as registry_router
+from ansinh.unemployment.api import router as unemployment_router
 
 api = NinjaAPI(
     title="ansinh API",
@@ -87,6 +90,9 @@ api.add_router("/v1/places", places_router)
 api.add_router("/v1/access", access_router)
 api.add_router("/v1/registry", registry_router)
 api.add_router("/v1/contributions", contributions_router)
+api.add_router("/v1/benefits", benefits_router)
 api.add_router("/v1/onestop", onestop_router)
 api.add_router("/v1/gateway", gateway_router)
 api.add_router("/v1/nationaldb", nationaldb_router)
+api.add_router("/v1/linkage", linkage_router)
+api.add_router("/v1/unemployment", unemployment_router)

@@ -50,7 +50,10 @@ INSTALLED_APPS = [
     "ansinh.contributions",
     "ansinh.gateway",
     "ansinh.exchange",
+    "ansinh.benefits",
+    "ansinh.unemployment",
     "ansinh.nationaldb",
+    "ansinh.linkage",
     "ansinh.synth",
     "ansinh.portal",
 ]
@@ -322,10 +325,21 @@ NATIONALDB_ISSUER = os.environ.get("NATIONALDB_ISSUER", "VN-ANSINH")
 NATIONALDB_ECARD_VALID_DAYS = int(os.environ.get("NATIONALDB_ECARD_VALID_DAYS", "365"))
 NATIONALDB_CHECK_RATE_PER_MINUTE = int(os.environ.get("NATIONALDB_CHECK_RATE_PER_MINUTE", "30"))
 # Dotted paths of callables (person_ids, on) -> {person_id: [programme code, ...]}.
-NATIONALDB_PROGRAMME_PROVIDERS: list[str] = []
+NATIONALDB_PROGRAMME_PROVIDERS: list[str] = [
+    "ansinh.nationaldb.programmes.selectors.programme_codes"
+]
 # Population registry (popreg protocol): URL, our client id and key, the registry's public key.
 NATIONALDB_POPREG_URL = os.environ.get("NATIONALDB_POPREG_URL", "")
 NATIONALDB_POPREG_CLIENT_ID = os.environ.get("NATIONALDB_POPREG_CLIENT_ID", "ansinh")
 NATIONALDB_POPREG_CLIENT_KEY = os.environ.get("NATIONALDB_POPREG_CLIENT_KEY", "")
 NATIONALDB_POPREG_SERVER_KEY = os.environ.get("NATIONALDB_POPREG_SERVER_KEY", "")
 NATIONALDB_POPREG_TIMEOUT = float(os.environ.get("NATIONALDB_POPREG_TIMEOUT", "5"))
+# Through the exchange layer instead: the registry's member id, registered as an exchange peer.
+NATIONALDB_POPREG_MEMBER = os.environ.get("NATIONALDB_POPREG_MEMBER", "")
+
+# --- Unemployment benefit, centre side (unemployment; docs/unemployment.md) ---------------------
+# The insurance agency's member id (exchange peer) that holds BHTN histories and pays benefits.
+UNEMPLOYMENT_INSURANCE_PEER = os.environ.get("UNEMPLOYMENT_INSURANCE_PEER", "VN/GOV/BHXH/benefits")
+# A monthly job-search report is due this many working days after the month's start day
+# (assumption: the brief lists the report deadline as not confirmed).
+UNEMPLOYMENT_REPORT_WINDOW_DAYS = int(os.environ.get("UNEMPLOYMENT_REPORT_WINDOW_DAYS", "3"))

@@ -75,6 +75,15 @@ _OFFICER: _RoleSpec = [
     ("onestop", "procedureversion", ("view",)),
     ("onestop", "office", ("view",)),
     ("onestop", "department", ("view",)),
+    # Record linkage review (issue 6): the queue and pair pages; deciding is an extra below.
+    ("linkage", "reviewpair", ("view",)),
+    # Unemployment benefit claims at employment service centres (issue 5).
+    ("unemployment", "claim", ("view", "add", "change")),
+    # Staged imports of source files (issue 6); committing/discarding is an extra below.
+    ("nationaldb", "importbatch", ("view", "add")),
+    # Unemployment benefit payments and fraud/error cases (issue 5); resolving is an extra.
+    ("benefits", "award", ("view",)),
+    ("benefits", "fraudcase", ("view",)),
 ]
 ROLE_PERMISSIONS: dict[str, _RoleSpec] = {
     "officer": _OFFICER,
@@ -107,7 +116,15 @@ ROLE_PERMISSIONS: dict[str, _RoleSpec] = {
 }
 # Custom permissions added to a role on top of the model permissions above.
 ROLE_EXTRA_PERMISSIONS: dict[str, Sequence[str]] = {
-    "manager": ["access.view_reports", "onestop.reassign_dossier"],
+    "officer": ["linkage.decide_pair"],
+    "manager": [
+        "access.view_reports",
+        "onestop.reassign_dossier",
+        "linkage.decide_pair",
+        "unemployment.decide_claim",
+        "nationaldb.commit_importbatch",
+        "benefits.resolve_case",
+    ],
 }
 
 CHANNELS = ("web", "api", "cli", "task")

@@ -311,7 +311,19 @@ def _reconcile(
         written += len(creates) + len(updates)
         for row in (*creates, *updates):
             counts[row.person_id] = counts.get(row.person_id, 0) + 1
+        if creates or updates:
+            _announce({r.person_id for r in (*creates, *updates)}, period)
     return written
+
+
+def _announce(person_ids: set[int], period: int) -> None:
+    """After commit, tell listeners (the benefits detector) whose rows were written."""
+    from ansinh.contributions.signals import ledger_written
+
+    ids = sorted(person_ids)
+    transaction.on_commit(
+        lambda: ledger_written.send(sender=LedgerRow, person_ids=ids, periods=[period])
+    )
 
 
 def _row_values(owed: _Owed) -> dict[str, Any]:

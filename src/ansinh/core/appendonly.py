@@ -16,6 +16,7 @@ TABLES = (
     "gateway_submissionevent",
     "exchange_logentry",
     "exchange_logcheckpoint",
+    "benefits_awardevent",
 )
 
 

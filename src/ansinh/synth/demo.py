@@ -48,6 +48,7 @@ DEMO_USERS = (
     ("employer", "donvi", "employer", "employer", "employer's HR clerk"),
     ("ivan", "ivan", "ivan", "ivan", "I-VAN operator"),
     ("employment centre", "ttdvvl", "officer", "centre", "employment service centre officer"),
+    ("centre manager", "ttdvvl.gd", "manager", "centre", "signs unemployment decisions"),
 )
 
 

@@ -40,7 +40,14 @@ def test_officer_reads_and_writes_registry_but_nothing_sensitive() -> None:
 
 
 def test_manager_is_officer_plus_reports() -> None:
-    extra = {"access.view_reports", "access.view_organisation", "onestop.reassign_dossier"}
+    extra = {
+        "access.view_reports",
+        "access.view_organisation",
+        "onestop.reassign_dossier",
+        "unemployment.decide_claim",
+        "nationaldb.commit_importbatch",
+        "benefits.resolve_case",
+    }
     assert perms("officer") | extra == perms("manager")
 
 

@@ -75,6 +75,10 @@ class Command(BaseCommand):
             for line in gateway.lines():
                 self.stdout.write(line)
         from ansinh.nationaldb.demo import ensure_demo_ecards
+        from ansinh.nationaldb.imports.demo import import_demo_programmes
+
+        # Before the e-cards, so the cards name the programmes.
+        self.stdout.write(import_demo_programmes())
 
         self.stdout.write(ensure_demo_ecards())
         self.stdout.write(f"demo ready in {time.perf_counter() - started:.1f} s")

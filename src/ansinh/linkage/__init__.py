@@ -1,0 +1,1 @@
+"""Record linkage and deduplication (đối sánh, hợp nhất hồ sơ) with a Splink model."""

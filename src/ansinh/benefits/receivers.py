@@ -23,6 +23,8 @@ def on_ledger_written(sender: Any, person_ids: Any = (), periods: Any = (), **_k
 
 
 def connect() -> None:
-    from ansinh.contributions.signals import ledger_written
+    from ansinh.contributions.signals import enrolled, ledger_written
 
     ledger_written.connect(on_ledger_written, dispatch_uid="benefits.detector")
+    # A report of a new job (báo tăng) is news before its first contribution is billed.
+    enrolled.connect(on_ledger_written, dispatch_uid="benefits.detector.enrolled")

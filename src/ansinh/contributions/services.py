@@ -316,6 +316,17 @@ def _reconcile(
     return written
 
 
+def _announce_enrolments(reports: list[tuple[int, Any, Any]], items: list[Any]) -> None:
+    """After commit, tell listeners who was reported as starting work, and from which month."""
+    from ansinh.contributions.signals import enrolled
+
+    ids = sorted({items[i].person.pk for i, _report, _spell in reports})
+    periods = sorted({report.effective_period for _i, report, _spell in reports})
+    transaction.on_commit(
+        lambda: enrolled.send(sender=ChangeReport, person_ids=ids, periods=periods)
+    )
+
+
 def _announce(person_ids: set[int], period: int) -> None:
     """After commit, tell listeners (the benefits detector) whose rows were written."""
     from ansinh.contributions.signals import ledger_written
@@ -567,6 +578,7 @@ def _write_increases(
     if not reports:
         return
     ChangeReport.objects.bulk_create([report for _, report, _ in reports])
+    _announce_enrolments(reports, items)
     # One reconciliation per start month, from it to the month the ledger has reached, for the
     # persons starting in that month (as ``_reconcile_from`` does person by person).
     written: dict[int, int] = {}

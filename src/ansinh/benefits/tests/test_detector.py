@@ -78,6 +78,34 @@ def test_new_employer_contributing_during_the_benefit_opens_a_case_at_once(
     assert FraudCase.objects.count() == 1 and ReemploymentEvent.objects.count() == 2
 
 
+def test_a_report_of_a_new_job_opens_a_case_before_any_contribution(
+    worker: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Law 38/2013 Art. 53 cl. 1(b): the benefit ends on new employment, which the employer's
+    report of increase (báo tăng) tells before the month is billed: the report alone holds
+    the payments."""
+    from ansinh.contributions import services as ledger
+    from ansinh.registry.testing import make_employer
+
+    award = _grant(worker)
+    new_employer = make_employer(wage_region=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        ledger.report_increase(
+            employer=new_employer,
+            person=worker.person,
+            start=dt.date(2025, 11, 17),
+            contract_type="indefinite",
+            salary=8_000_000,
+            reported_on=dt.date(2025, 11, 17),
+        )
+    case = FraudCase.objects.get()
+    assert case.award == award and case.kind == CaseKind.REEMPLOYED
+    assert case.evidence["spell"]["start"] == "2025-11-17"
+    assert "ledger_rows" not in case.evidence or not case.evidence["ledger_rows"]
+    award.refresh_from_db()
+    assert award.held
+
+
 def test_overlapping_awards_in_two_provinces(worker: Any) -> None:
     """Law 38/2013 Art. 49: one benefit at a time."""
     a = _grant(worker)

@@ -17,6 +17,7 @@ TABLES = (
     "exchange_logentry",
     "exchange_logcheckpoint",
     "benefits_awardevent",
+    "linkage_linkdecision",
 )
 
 

@@ -35,7 +35,7 @@ def test_pages_show_the_award_and_resolve_a_case(client: Client, worker: Any) ->
     case, _ = services.open_case(
         award, CaseKind.REEMPLOYED, "0100000009", {"ledger_rows": [{"period": "2025-11"}]}
     )
-    nobody = make_user("officer")
+    nobody = make_user("auditor")  # no benefits permission
     login_verified(client, nobody)
     assert client.get("/benefits/").status_code == 403
     assert AuditEvent.objects.filter(actor=nobody, action="denied").exists()

@@ -219,7 +219,8 @@ LOGGING = {
     "filters": {"redact": {"()": "ansinh.core.logging.RedactPersonalData"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # django_tasks logs every task state at INFO: the demo console would be nothing else.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "django_tasks": {"level": "WARNING"}},
 }
 
 # Public base URL, used in QR codes and notices.

@@ -28,6 +28,7 @@ from ansinh.access.services import audit
 from ansinh.core.errors import Conflict, DomainError, ErrorCollector, Forbidden, NotFound
 from ansinh.exchange import outbox
 from ansinh.exchange import selectors as xselectors
+from ansinh.exchange.ids import MemberId
 from ansinh.exchange.models import Outbox
 from ansinh.law.calendar import add_working_days
 from ansinh.onestop import services as onestop
@@ -1179,6 +1180,8 @@ def advance_claims(today: dt.date | None = None) -> int:
 def poll_reemployment(*, now: dt.datetime | None = None) -> int:
     """Read the insurance side's ``reemploymentFeed`` from our cursor and flag the claims
     (an officer confirms and terminates with reason ``new_employment``)."""
+    if xselectors.find_peer(MemberId.parse(settings.UNEMPLOYMENT_INSURANCE_PEER)) is None:
+        return 0  # not paired with an insurance agency (e.g. the insurance side itself)
     if transaction.get_connection().in_atomic_block:
         raise RuntimeError("poll_reemployment must run outside a transaction")
     peer = insurance_peer()

@@ -255,3 +255,11 @@ def test_benefit_case_is_recorded_once_per_status(centre: Any, peer: Any) -> Non
     assert claim.events.filter(action="case_open").count() == 1
     services.record_case({**payload, "status": "resolved"}, client="x", message_id="m3")
     assert claim.cases.get().status == "resolved"
+
+
+def test_the_feed_poll_does_nothing_where_no_insurance_agency_is_paired() -> None:
+    """The insurance side runs the same periodic tasks: without the peer there is no feed to
+    read, and the task must not fail every quarter of an hour."""
+    from ansinh.unemployment import services as centre
+
+    assert centre.poll_reemployment() == 0

@@ -73,6 +73,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "ansinh.urls"
+# Machine-to-machine routes answered without Django's middleware (ansinh.core.fastpath):
+# (method or "*", path prefix, handler dotted path[, body limit]).
+FAST_PATHS: list[tuple] = []
 WSGI_APPLICATION = "ansinh.wsgi.application"
 
 TEMPLATES = [

@@ -18,7 +18,7 @@ from ansinh.linkage.normalise import (
     name_parts,
 )
 from ansinh.linkage.records import SourceRecord
-from ansinh.registry.models import Person
+from ansinh.registry.models import Person, Sex
 
 
 def linked_persons(person: Person | int) -> list[Person]:
@@ -129,6 +129,16 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _sex(value: str | None) -> str:
+    """The label an officer reads (Nam/Nữ), not the stored code; an unknown code shown as is."""
+    if not value:
+        return "—"
+    try:
+        return str(Sex(value.upper()).label)
+    except ValueError:
+        return value
+
+
 def side_by_side(pair: ReviewPair) -> list[FieldRow]:
     """The compared fields of the two records, each marked same / similar / different, so the
     review page can highlight what differs."""
@@ -168,7 +178,8 @@ def side_by_side(pair: ReviewPair) -> list[FieldRow]:
             rel = "missing"
         else:
             rel = "same" if fold(a) == fold(b) else "different"
-        rows.append(FieldRow(label, _text(a), _text(b), rel))
+        show = _sex if label == "sex" else _text
+        rows.append(FieldRow(label, show(a), show(b), rel))
     return rows
 
 

@@ -38,6 +38,8 @@ def test_queue_and_pair_page_show_both_sides_and_differences(client, pair):
     assert r.status_code == 200
     assert pair.person.full_name in html and pair.record["full_name"] in html
     assert 'data-relation="different"' in html  # the commune differs
+    sex_row = html[html.index('data-field="sex"') :][:400]
+    assert "Nam" in sex_row or "Nữ" in sex_row  # the label, not the stored M/F code
     assert 'id="weights-chart"' in html and "<rect" in html
     assert 'value="link"' in html and 'value="separate"' in html
     assert AuditEvent.objects.filter(

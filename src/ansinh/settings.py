@@ -127,6 +127,8 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "access.User"
+# Role permissions narrowed by the user's organisation kind (insurance agency vs labour side).
+AUTHENTICATION_BACKENDS = ["ansinh.access.backends.OrganisationKindBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

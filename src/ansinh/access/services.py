@@ -127,7 +127,31 @@ ROLE_EXTRA_PERMISSIONS: dict[str, Sequence[str]] = {
     ],
 }
 
+# Apps whose permissions the staff of an organisation kind never hold, whatever their roles
+# (enforced by ``access.backends.OrganisationKindBackend``). The insurance agency pays benefits
+# but does not take unemployment claims (Law on Employment 38/2013 Art. 46: claims are filed at
+# the employment service centre); the centre decides claims on histories it fetches over the
+# exchange and keeps no insurance registry, ledger, gateway, payments or national database.
+_INSURANCE_APPS = ("registry", "contributions", "gateway", "benefits", "nationaldb", "linkage")
+KIND_BARRED_APPS: dict[str, tuple[str, ...]] = {
+    "central": ("unemployment",),
+    "province_office": ("unemployment",),
+    "commune_office": ("unemployment",),
+    "employment_centre": _INSURANCE_APPS,
+    # The provincial labour authority signs unemployment decisions and, with the programmes'
+    # owners, keeps social assistance lists: it reads the registry and the national database.
+    "labour_dept": ("contributions", "gateway", "benefits"),
+}
+
 CHANNELS = ("web", "api", "cli", "task")
+
+
+def barred_apps(user: Any) -> tuple[str, ...]:
+    """The apps the user's organisation kind keeps them out of (none without an organisation)."""
+    org_id = getattr(user, "organisation_id", None)
+    if org_id is None:
+        return ()
+    return KIND_BARRED_APPS.get(user.organisation.kind, ())
 
 
 def _role_permissions(role: str) -> list[Permission]:

@@ -75,7 +75,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             form.add_error(None, error_text(exc))
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="ansinh.access.backends.OrganisationKindBackend")
             if needs_second_factor(user):
                 return redirect(_with_next("access:two_factor", next_url))
             services.audit_login(user, request)

@@ -22,6 +22,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "organisation": org,
             "nationwide": scope_commune_ids(user) is None,
             "scope_units": scope_units,
-            "counts": home_counts(user),
+            # The centre's staff hold no registry: no counts to compute for them.
+            "counts": home_counts(user) if user.has_perm("registry.view_person") else None,
         },
     )

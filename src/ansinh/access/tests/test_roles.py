@@ -12,7 +12,8 @@ pytestmark = pytest.mark.django_db
 
 
 def perms(role: str) -> set[str]:
-    return make_user(role).get_all_permissions()
+    """The role's own permissions: a user without organisation, so no kind narrows them."""
+    return make_user(role, org=False).get_all_permissions()
 
 
 def test_roles_exist_after_migrate_and_ensure_is_idempotent() -> None:

@@ -479,6 +479,36 @@ def _tree_cpu(pid: int) -> float:
     return total
 
 
+def _postmaster() -> int | None:
+    """The PostgreSQL server of ``DATABASE_URL`` (its postmaster, found by port), if local."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        return None
+    port = url.rsplit(":", 1)[-1].split("/", 1)[0]
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if args and args[0].endswith(b"postgres") and f"-p {port}".encode() in b" ".join(args):
+            return int(cmdline.parent.name)
+    return None
+
+
+def _db_cpu(pid: int | None) -> float | None:
+    """CPU seconds of the PostgreSQL server: the postmaster, its finished children (reaped:
+    cutime/cstime) and its live backends."""
+    if pid is None:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        own = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    total = sum(int(own[i]) for i in (11, 12, 13, 14)) / tick
+    return total + _tree_cpu(pid)
+
+
 def _access_log(path: Path) -> list[tuple[str, float]]:
     """(status, server µs → ms) of each POST to the submissions URL, in order."""
     rows = []
@@ -522,6 +552,7 @@ def run_server(
     conns = connections or min(16, max(4, 2 * slots))
     load_before = _load()
     proc = _start_server(cmd, port, DATA)
+    postmaster = _postmaster()
     client = []
     try:
         for phase in phases:
@@ -536,7 +567,7 @@ def run_server(
                     }
                 )
             )
-            cpu0 = _tree_cpu(proc.pid)
+            cpu0, db0 = _tree_cpu(proc.pid), _db_cpu(postmaster)
             done = subprocess.run(
                 [sys.executable, __file__, "_loadgen", str(manifest)],
                 capture_output=True,
@@ -545,6 +576,8 @@ def run_server(
             )
             (answer,) = json.loads(done.stdout)
             answer["server_cpu_s"] = round(_tree_cpu(proc.pid) - cpu0, 3)
+            db1 = _db_cpu(postmaster)
+            answer["db_cpu_s"] = round(db1 - db0, 3) if db0 is not None and db1 else None
             client.append(answer)
     finally:
         _stop_server(proc)
@@ -586,6 +619,12 @@ def run_server(
                 "verify_share": round(verify / server_ms, 3) if server_ms else None,
                 "server_cpu_ms_per_dossier": round(phase["server_cpu_s"] * 1000 / n, 1),
                 "client_cpu_ms_per_dossier": round(phase["client_cpu_s"] * 1000 / n, 1),
+                # PostgreSQL's own CPU (its server on the same cores), None on SQLite.
+                "db_cpu_ms_per_dossier": (
+                    round(phase["db_cpu_s"] * 1000 / n, 1)
+                    if phase["db_cpu_s"] is not None
+                    else None
+                ),
             }
         )
     return {
@@ -629,6 +668,7 @@ def suite_intake(args: argparse.Namespace, machine: str, database: str) -> None:
                 f"({ph['rows_per_s']:,} rows/s) p50 {ph['p50_ms']} ms p99 {ph['p99_ms']} ms, "
                 f"server {ph['server_ms_mean']} ms, verify {ph['verify_ms_mean']} ms "
                 f"(share {ph['verify_share']}), server CPU {ph['server_cpu_ms_per_dossier']} ms, "
+                f"database CPU {ph['db_cpu_ms_per_dossier']} ms, "
                 f"{ph['statuses']}"
             )
         print(

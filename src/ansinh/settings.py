@@ -75,7 +75,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "ansinh.urls"
 # Machine-to-machine routes answered without Django's middleware (ansinh.core.fastpath):
 # (method or "*", path prefix, handler dotted path[, body limit]).
-FAST_PATHS: list[tuple] = []
+FAST_PATHS: list[tuple] = [
+    ("POST", "/api/v1/gateway/submissions", "ansinh.gateway.fastpath.submit"),
+]
 WSGI_APPLICATION = "ansinh.wsgi.application"
 
 TEMPLATES = [

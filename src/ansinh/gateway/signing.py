@@ -19,17 +19,23 @@ read only that tree, which is what defeats signature wrapping.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import datetime as dt
 import functools
+import hashlib
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+from cryptography.hazmat.primitives.serialization import Encoding
 from django.conf import settings
 from lxml import etree
 from signxml import (
@@ -40,9 +46,10 @@ from signxml import (
     XMLSigner,
     XMLVerifier,
 )
-from signxml.algorithms import SignatureConstructionMethod
+from signxml.algorithms import SignatureConstructionMethod, digest_algorithm_implementations
 from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
 from signxml.signer import SignatureReference
+from signxml.util import strip_pem_header
 
 from ansinh.core.errors import DomainError
 from ansinh.gateway import testca, trust, xmlsafe
@@ -195,7 +202,7 @@ def _check_profile(root: etree._Element) -> tuple[x509.Certificate, list[x509.Ce
             "(ds:X509Data/ds:X509Certificate).",
         )
     try:
-        certificates = [x509.load_der_x509_certificate(binascii.a2b_base64(b)) for b in blobs]
+        certificates = [_certificate(b) for b in blobs]
     except (ValueError, binascii.Error):
         raise DomainError(
             "certificate_invalid",
@@ -204,6 +211,35 @@ def _check_profile(root: etree._Element) -> tuple[x509.Certificate, list[x509.Ce
             "The certificate included in the signature cannot be read.",
         ) from None
     return _leaf(certificates)
+
+
+#: Certificates as parsed from X509Data, by their base64 text: the same few signers send the
+#: same certificates all day. Parsing only (public, immutable data): trust, dates, key usage
+#: and revocation are still judged on every signature by ``trust.check_certificate``.
+_parsed: dict[str, x509.Certificate] = {}
+
+
+def _certificate(blob: str) -> x509.Certificate:
+    cert = _parsed.get(blob)
+    if cert is None:
+        cert = x509.load_der_x509_certificate(binascii.a2b_base64(blob))
+        if len(_parsed) >= 1000:
+            _parsed.clear()
+        _parsed[blob] = cert
+    return cert
+
+
+@functools.lru_cache(maxsize=1000)
+def _described(cert: x509.Certificate) -> tuple[str, str, str, str, str]:
+    """Fingerprint, serial, subject, issuer and tax code of a certificate (pure functions of
+    its bytes, remembered with the parsed certificate)."""
+    return (
+        trust.fingerprint(cert),
+        trust.serial_hex(cert),
+        cert.subject.rfc4514_string(),
+        cert.issuer.rfc4514_string(),
+        trust.tax_code(cert),
+    )
 
 
 def _leaf(certificates: list[x509.Certificate]) -> tuple[x509.Certificate, list[x509.Certificate]]:
@@ -227,13 +263,18 @@ class _Verifier(XMLVerifier):
 def verify(root: etree._Element, *, at: dt.datetime) -> Verified:
     """Verify a dossier's signature as of ``at`` (normally the receipt time) and return what it
     covers. Every refusal is a ``DomainError`` with a documented code (docs/gateway-security.md).
-    """
+
+    Signatures of our fixed profile are checked by ``_verify_lean`` (lxml and ``cryptography``
+    directly, the same steps as signxml without its copies and look-ups); anything outside it
+    by signxml itself. Both raise signxml's exceptions, mapped to our codes here, and return the
+    signed document re-parsed from the canonical bytes the digest covers."""
     started = time.perf_counter()
     leaf, others = _check_profile(root)
     trust.check_certificate(leaf, others, at=at)
-    config = replace(_CONFIG, verification_time=at)
     try:
-        result = _Verifier().verify(root, x509_cert=leaf, expect_config=config)
+        signed = _verify_lean(root, leaf)
+        if signed is _OUTSIDE_PROFILE:
+            signed = _verify_signxml(root, leaf, at)
     except InvalidDigest:
         raise _invalid(
             "Nội dung hồ sơ đã bị thay đổi sau khi ký (giá trị băm không khớp).",
@@ -266,19 +307,225 @@ def verify(root: etree._Element, *, at: dt.datetime) -> Verified:
         raise _invalid(
             "Không kiểm tra được chữ ký số.", "The signature could not be verified."
         ) from None
-    signed = result.signed_xml
     if signed is None:  # pragma: no cover - URI="" always yields an element
         raise _invalid("Không đọc được nội dung đã ký.", "The signed content cannot be read.")
+    fingerprint, serial, subject, issuer, tax_code = _described(leaf)
     return Verified(
         root=signed,
         certificate=leaf,
-        fingerprint=trust.fingerprint(leaf),
-        serial=trust.serial_hex(leaf),
-        subject=leaf.subject.rfc4514_string(),
-        issuer=leaf.issuer.rfc4514_string(),
-        tax_code=trust.tax_code(leaf),
+        fingerprint=fingerprint,
+        serial=serial,
+        subject=subject,
+        issuer=issuer,
+        tax_code=tax_code,
         elapsed_ms=(time.perf_counter() - started) * 1000,
     )
+
+
+def _verify_signxml(root: etree._Element, leaf: x509.Certificate, at: dt.datetime) -> Any:
+    """signxml's verification (the reference, and the path for signatures outside the fixed
+    profile, e.g. with a KeyValue or an InclusiveNamespaces prefix list)."""
+    config = replace(_CONFIG, verification_time=at)
+    return _Verifier().verify(root, x509_cert=leaf, expect_config=config).signed_xml
+
+
+#: ``_verify_lean`` declines: the signature is outside the fixed profile.
+_OUTSIDE_PROFILE: Any = object()
+_DSIG11 = "http://www.w3.org/2009/xmldsig11#"
+_EC_NS = "http://www.w3.org/2001/10/xml-exc-c14n#"
+_C14N = {m.value: m for m in CanonicalizationMethod}
+_SIGNATURE_METHODS = {m.value: m for m in SIGNATURE_METHODS}
+_DIGESTS = {d.value: d for d in DigestAlgorithm}
+
+
+def _c14n(node: etree._Element, method: CanonicalizationMethod) -> bytes:
+    # As signxml's XMLSignatureProcessor._c14n: exclusive and with-comments from the URI (it
+    # canonicalises C14N 1.1 as 1.0, and so do we: the same verdicts).
+    return etree.tostring(
+        node,
+        method="c14n",
+        exclusive=method.value.startswith(_EC_NS),
+        with_comments=method.value.endswith("#WithComments"),
+    )
+
+
+def _copy(node: etree._Element) -> etree._Element:
+    """A separate document holding ``node`` (signxml's ``_fromstring(_tostring(node))``)."""
+    return etree.fromstring(etree.tostring(node), parser=xmlsafe._parser())
+
+
+def _required(parent: etree._Element, tag: str) -> etree._Element:
+    found = parent.find(_ds(tag))
+    if found is None:
+        raise InvalidInput(f"Expected to find XML element {tag}")
+    return found
+
+
+def _verify_lean(root: etree._Element, leaf: x509.Certificate) -> Any:
+    """Our fixed profile (``_check_profile`` passed: one enveloped signature, last child of the
+    root, one Reference to the whole document), checked in signxml's order with the same
+    inputs: the Signature in a document of its own, validated against the XML-DSig schema;
+    SignedInfo canonicalised and its signature checked with the certificate's key; the
+    Reference read from the *verified* SignedInfo; the document copied, the signature removed
+    (enveloped transform), canonicalised and digested; the signed document re-parsed from those
+    canonical bytes — the only tree callers read (the guard against signature wrapping).
+    Returns ``_OUTSIDE_PROFILE`` for anything else: KeyValue / DEREncodedKeyValue next to the
+    certificate (signxml matches them against it) or an InclusiveNamespaces prefix list."""
+    signature = _copy(root[-1])
+    if (
+        signature.find(f"{_ds('KeyInfo')}/{_ds('KeyValue')}") is not None
+        or signature.find(f"{_ds('KeyInfo')}/{{{_DSIG11}}}DEREncodedKeyValue") is not None
+        or next(signature.iter(f"{{{_EC_NS}}}InclusiveNamespaces"), None) is not None
+    ):
+        return _OUTSIDE_PROFILE
+    XMLVerifier().validate_schema(signature)
+    signed_info = _required(signature, "SignedInfo")
+    c14n_method = CanonicalizationMethod(
+        _required(signed_info, "CanonicalizationMethod").get("Algorithm")
+    )
+    method = SignatureMethod(_required(signed_info, "SignatureMethod").get("Algorithm"))
+    if method not in SIGNATURE_METHODS:
+        raise InvalidInput(f"Signature method {method.name} forbidden by configuration")
+    raw_signature = base64.b64decode(_required(signature, "SignatureValue").text)
+    signed_info_c14n = _c14n(signed_info, c14n_method)
+    _check_signature_value(leaf, method, raw_signature, signed_info_c14n)
+    verified = etree.fromstring(signed_info_c14n, parser=xmlsafe._parser())
+    references = verified.findall(_ds("Reference"))
+    if len(references) != 1 or references[0].get("URI") != "":
+        return _OUTSIDE_PROFILE  # pragma: no cover - _check_profile refused it already
+    reference = references[0]
+    transforms = [
+        t.get("Algorithm") for t in reference.findall(f"{_ds('Transforms')}/{_ds('Transform')}")
+    ]
+    digest_method = DigestAlgorithm(_required(reference, "DigestMethod").get("Algorithm"))
+    digest_value = _required(reference, "DigestValue")
+    document = _copy(root)
+    if ENVELOPED in transforms:
+        _remove_signature(document)
+    c14n_transforms = [_C14N[t] for t in transforms if t in _C14N]
+    if len(c14n_transforms) > 1 or any(t != ENVELOPED and t not in _C14N for t in transforms):
+        return _OUTSIDE_PROFILE  # pragma: no cover - _check_profile refused it already
+    document = _copy(document)  # as signxml, before canonicalising
+    payload = _c14n(
+        document, c14n_transforms[0] if c14n_transforms else _CONFIG.default_reference_c14n_method
+    )
+    if digest_method not in DIGEST_METHODS:
+        raise InvalidInput(f"Digest algorithm {digest_method.name} forbidden by configuration")
+    digest = hashlib.new(digest_algorithm_implementations[digest_method].name, payload).digest()
+    if base64.b64decode(digest_value.text) != digest:
+        raise InvalidDigest("Digest mismatch for reference 0")
+    try:
+        return etree.fromstring(payload, parser=xmlsafe._parser())
+    except etree.XMLSyntaxError:  # pragma: no cover - canonical XML of a parsed tree
+        return None
+
+
+def _check_signature_value(
+    leaf: x509.Certificate, method: SignatureMethod, raw: bytes, signed_info_c14n: bytes
+) -> None:
+    """The SignatureValue over the canonical SignedInfo, with the certificate's key: PKCS#1
+    v1.5 for RSA, the XML-DSig ``r || s`` encoding for ECDSA (as signxml checks them)."""
+    key = leaf.public_key()
+    hash_alg = digest_algorithm_implementations[method]()
+    try:
+        if method.name.startswith("ECDSA_"):
+            if not isinstance(key, ec.EllipticCurvePublicKey):
+                raise InvalidInput("The certificate's key does not match the signature method")
+            size = (key.key_size + 7) // 8
+            if len(raw) != 2 * size:
+                raise InvalidSignature(f"Expected {2 * size} byte SignatureValue, got {len(raw)}")
+            der = utils.encode_dss_signature(
+                int.from_bytes(raw[:size], "big"), int.from_bytes(raw[size:], "big")
+            )
+            key.verify(der, signed_info_c14n, ec.ECDSA(hash_alg))
+        elif method.name.startswith("RSA_"):
+            if not isinstance(key, rsa.RSAPublicKey):
+                raise InvalidInput("The certificate's key does not match the signature method")
+            key.verify(raw, signed_info_c14n, padding.PKCS1v15(), hash_alg)
+        else:  # pragma: no cover - SIGNATURE_METHODS holds only RSA and ECDSA
+            raise InvalidInput(f"Unsupported signature method {method.name}")
+    except _CryptoInvalidSignature:
+        raise InvalidSignature("Signature verification failed") from None
+
+
+def _remove_signature(document: etree._Element) -> None:
+    """The enveloped-signature transform: drop the root's ds:Signature, keeping its tail text
+    (signxml's ``_remove_sig``)."""
+    signature = document.find(_ds("Signature"))
+    if signature is None:
+        return
+    if signature.tail is not None:
+        previous = signature.getprevious()
+        if previous is None:
+            document.text = (document.text or "") + signature.tail
+        else:
+            previous.tail = (previous.tail or "") + signature.tail
+    document.remove(signature)
+
+
+def sign(
+    root: etree._Element | bytes,
+    *,
+    key: PrivateKey,
+    certificate: x509.Certificate,
+    chain: Sequence[x509.Certificate] = (),
+) -> bytes:
+    """Sign a document with an enveloped XML-DSig signature over the whole document (RSA- or
+    ECDSA-SHA256 by the key's type), the certificate and ``chain`` in ``X509Data``.
+
+    Built directly with lxml and ``cryptography`` — the very bytes signxml's ``XMLSigner``
+    makes for this profile (exclusive C14N, enveloped, SHA-256; ``sign_signxml``, the reference
+    in the tests), without its copies of the document; verified by ``xmlsec1`` in the tests."""
+    if isinstance(root, bytes | bytearray):
+        root = xmlsafe.parse(bytes(root))
+    if next(root.iter(_ds("Signature")), None) is not None:
+        raise ValueError("the document is already signed")
+    method = _method_of(key)
+    # A document of its own (as signxml's get_root): the caller's tree is left untouched.
+    document = _copy(root)
+    digest = hashlib.sha256(_c14n(document, SIGN_C14N)).digest()
+    nsmap = {"ds": DS}
+    signature = etree.SubElement(document, _ds("Signature"), nsmap=nsmap)
+    signed_info = etree.SubElement(signature, _ds("SignedInfo"), nsmap=nsmap)
+    etree.SubElement(signed_info, _ds("CanonicalizationMethod"), Algorithm=SIGN_C14N.value)
+    etree.SubElement(signed_info, _ds("SignatureMethod"), Algorithm=method.value)
+    reference = etree.SubElement(signed_info, _ds("Reference"), URI="")
+    transforms = etree.SubElement(reference, _ds("Transforms"))
+    etree.SubElement(transforms, _ds("Transform"), Algorithm=ENVELOPED)
+    etree.SubElement(transforms, _ds("Transform"), Algorithm=SIGN_C14N.value)
+    etree.SubElement(reference, _ds("DigestMethod"), Algorithm=DigestAlgorithm.SHA256.value)
+    etree.SubElement(reference, _ds("DigestValue")).text = base64.b64encode(digest).decode()
+    value = etree.SubElement(signature, _ds("SignatureValue"))
+    key_info = etree.SubElement(signature, _ds("KeyInfo"))
+    x509_data = etree.SubElement(key_info, _ds("X509Data"))
+    for cert in (certificate, *chain):
+        etree.SubElement(x509_data, _ds("X509Certificate")).text = _cert_text(cert)
+    value.text = base64.b64encode(_signature_value(key, _c14n(signed_info, SIGN_C14N))).decode()
+    return etree.tostring(document, xml_declaration=True, encoding="UTF-8")
+
+
+def _method_of(key: PrivateKey) -> SignatureMethod:
+    if isinstance(key, rsa.RSAPrivateKey):
+        return SignatureMethod.RSA_SHA256
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return SignatureMethod.ECDSA_SHA256
+    raise TypeError("only RSA and ECDSA keys are supported")
+
+
+@functools.lru_cache(maxsize=64)
+def _cert_text(cert: x509.Certificate) -> str:
+    """The certificate's base64 as signxml writes it in X509Certificate (PEM body, its line
+    breaks kept)."""
+    return strip_pem_header(cert.public_bytes(Encoding.PEM))
+
+
+def _signature_value(key: PrivateKey, data: bytes) -> bytes:
+    """PKCS#1 v1.5 for RSA; ECDSA as the XML-DSig ``r || s`` of fixed length."""
+    if isinstance(key, rsa.RSAPrivateKey):
+        return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    r, s = utils.decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
+    size = (key.key_size + 7) // 8
+    return r.to_bytes(size, "big") + s.to_bytes(size, "big")
 
 
 class _WholeDocumentSigner(XMLSigner):
@@ -290,28 +537,21 @@ class _WholeDocumentSigner(XMLSigner):
         return sig_root, doc_root, c14n_inputs, [SignatureReference(URI="")]
 
 
-def sign(
+def sign_signxml(
     root: etree._Element | bytes,
     *,
     key: PrivateKey,
     certificate: x509.Certificate,
     chain: Sequence[x509.Certificate] = (),
 ) -> bytes:
-    """Sign a document with an enveloped XML-DSig signature over the whole document (RSA- or
-    ECDSA-SHA256 by the key's type), the certificate and ``chain`` in ``X509Data``."""
+    """``sign`` through signxml's ``XMLSigner``: the reference ``sign`` is tested against."""
     if isinstance(root, bytes | bytearray):
         root = xmlsafe.parse(bytes(root))
     if next(root.iter(_ds("Signature")), None) is not None:
         raise ValueError("the document is already signed")
-    if isinstance(key, rsa.RSAPrivateKey):
-        method = SignatureMethod.RSA_SHA256
-    elif isinstance(key, ec.EllipticCurvePrivateKey):
-        method = SignatureMethod.ECDSA_SHA256
-    else:
-        raise TypeError("only RSA and ECDSA keys are supported")
     signer = _WholeDocumentSigner(
         method=SignatureConstructionMethod.enveloped,
-        signature_algorithm=method,
+        signature_algorithm=_method_of(key),
         digest_algorithm=DigestAlgorithm.SHA256,
         c14n_algorithm=SIGN_C14N,
     )

@@ -24,6 +24,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--body", type=int, default=300, help="bytes of JSON per request")
     parser.add_argument("--start-at", type=float, default=0, help="epoch seconds to start")
+    parser.add_argument("--profile", default="", help="cProfile (thread CPU) of one thread here")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ansinh.settings")
@@ -48,7 +49,13 @@ def main() -> None:
     begin = time.perf_counter() + args.warmup
     end = begin + args.seconds
 
-    def worker() -> None:
+    def worker(profile: str = "") -> None:
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile(time.thread_time)
+            profiler.enable()
         mine: list[float] = []
         bad: dict[str, int] = {}
         while True:
@@ -63,12 +70,18 @@ def main() -> None:
                 else:
                     bad[result.outcome] = bad.get(result.outcome, 0) + 1
         connection.close()
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
         with lock:
             latencies.extend(mine)
             for k, v in bad.items():
                 failures[k] = failures.get(k, 0) + v
 
-    threads = [threading.Thread(target=worker) for _ in range(args.threads)]
+    threads = [
+        threading.Thread(target=worker, args=(args.profile if i == 0 else "",))
+        for i in range(args.threads)
+    ]
     for t in threads:
         t.start()
     for t in threads:

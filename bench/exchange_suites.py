@@ -8,8 +8,11 @@ and grant ``echo``. Then one load-generator process per side calls the other sid
 with ``--threads`` threads for ``--seconds`` seconds, both directions at once: every round trip
 is signed (RFC 9421, Ed25519, Content-Digest), verified, checked for replay and idempotency,
 and written to the hash-chained message log of both sides (client: request + answer; server:
-request + answer, nonce, stored answer). Figures: round trips/s (sum of both directions),
-latency p50/p99, failures, and a ``verify-log`` of both logs afterwards.
+request + answer, nonce, stored answer). Servers: gunicorn ``gthread`` workers by default
+(kept-alive connections; the client keeps one per peer and thread). Figures: round trips/s
+(sum of both directions), latency p50/p99, failures, CPU per round trip of the servers, the
+load generators and — on PostgreSQL — the database server's own processes (postmaster and
+its children, from ``/proc``), and a ``verify-log`` of both logs afterwards.
 
 Ends with a ``RESULT {json}`` line. Options after the suite name (see ``--help``).
 """
@@ -38,9 +41,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--threads", type=int, default=4, help="client threads per direction")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
-    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
+    parser.add_argument("--worker-class", default="gthread", choices=("sync", "gthread"))
     parser.add_argument("--server-threads", type=int, default=4, help="gthread threads")
     parser.add_argument("--one-way", action="store_true", help="only centre → insurance")
+    parser.add_argument(
+        "--profile", default="", help="directory for a cProfile of one client thread per side"
+    )
     return parser.parse_args(argv)
 
 
@@ -66,6 +72,22 @@ def _cpu(pid: int) -> float:
         except (OSError, IndexError, ValueError):
             pass
     return total
+
+
+def _postmaster(database: str | None) -> int | None:
+    """The PID of the PostgreSQL server the suite uses (its backends, checkpointer, WAL writer
+    are its children), read from ``postmaster.pid`` in its data directory; None on SQLite or
+    when the server is not on this machine."""
+    if not database:
+        return None
+    import psycopg
+
+    try:
+        with psycopg.connect(database, autocommit=True) as conn:
+            row = conn.execute("SHOW data_directory").fetchone()
+        return int((Path(row[0]) / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError, psycopg.Error):
+        return None
 
 
 def _load() -> str:
@@ -181,6 +203,7 @@ def run_exchange_suite(argv: list[str], *, machine: Any, **_: Any) -> None:
     try:
         for side in sides:
             side.start(args)
+        postmaster = _postmaster(url_a)
         start_at = time.time() + 20
         pairs = [(sides[0], sides[1])] if args.one_way else [(sides[0], sides[1]),
                                                               (sides[1], sides[0])]  # fmt: skip
@@ -196,6 +219,7 @@ def run_exchange_suite(argv: list[str], *, machine: Any, **_: Any) -> None:
                     str(args.seconds),
                     "--start-at",
                     str(start_at),
+                    *(["--profile", f"{args.profile}/{caller.name}.prof"] if args.profile else []),
                 ],
                 env=caller.env,
                 stdout=subprocess.PIPE,
@@ -207,9 +231,11 @@ def run_exchange_suite(argv: list[str], *, machine: Any, **_: Any) -> None:
         time.sleep(max(0.0, start_at - time.time()) + 2.0)  # the load processes' warm-up
         cpu0 = {s.name: _cpu(s.server.pid) for s in sides if s.server}
         gen0 = [_cpu(p.pid) for p in loads]
+        db0 = _cpu(postmaster) if postmaster else 0.0
         time.sleep(args.seconds)
         cpu1 = {s.name: _cpu(s.server.pid) for s in sides if s.server}
         gen1 = [_cpu(p.pid) for p in loads]
+        db1 = _cpu(postmaster) if postmaster else 0.0
         outputs = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in loads]
         load = _load()
     finally:
@@ -223,9 +249,13 @@ def run_exchange_suite(argv: list[str], *, machine: Any, **_: Any) -> None:
     cpu_ms = {
         "server_ms_per_trip": round(server_cpu / trips * 1000, 2),
         "client_ms_per_trip": round(client_cpu / trips * 1000, 2),
+        "database_ms_per_trip": round((db1 - db0) / trips * 1000, 2),
     }
     cpu_ms["total_ms_per_trip"] = round(
-        cpu_ms["server_ms_per_trip"] + cpu_ms["client_ms_per_trip"], 2
+        cpu_ms["server_ms_per_trip"]
+        + cpu_ms["client_ms_per_trip"]
+        + cpu_ms["database_ms_per_trip"],
+        2,
     )
     print(
         f"CPU per round trip: {cpu_ms}; 2 idle cores would give about "

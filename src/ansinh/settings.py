@@ -77,6 +77,7 @@ ROOT_URLCONF = "ansinh.urls"
 # (method or "*", path prefix, handler dotted path[, body limit]).
 FAST_PATHS: list[tuple] = [
     ("POST", "/api/v1/gateway/submissions", "ansinh.gateway.fastpath.submit"),
+    ("*", "/r1/", "ansinh.exchange.fast.r1", 2_621_440),  # the view's cap: Django's 2.5 MiB
 ]
 WSGI_APPLICATION = "ansinh.wsgi.application"
 

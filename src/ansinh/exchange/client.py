@@ -180,7 +180,7 @@ def call(
                 status,
                 answer_headers,
                 answer_body,
-                public=keys.load_public(peer.public_key_pem)[0],
+                public=keys.cached_public(peer.public_key_pem),
                 key_id=peer.key_id,
                 request_signature=signed.get("signature", ""),
                 now=now,

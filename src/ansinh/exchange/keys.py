@@ -100,6 +100,12 @@ def load_public(pem: str | bytes) -> tuple[PublicKey, str]:
     return public, cert_pem  # type: ignore[return-value]
 
 
+@functools.lru_cache(maxsize=256)
+def cached_public(pem: str) -> PublicKey:
+    """``load_public`` once per PEM and process: a peer's key is parsed on every message."""
+    return load_public(pem)[0]
+
+
 def self_signed(key: PrivateKey, common_name: str, years: int = 5) -> x509.Certificate:
     now = dt.datetime.now(dt.UTC)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
@@ -138,8 +144,23 @@ def _load_private(path: str, mtime: float) -> PrivateKey:
     return key  # type: ignore[return-value]
 
 
+@functools.cache
+def _own_key_id(path: str, mtime: float) -> str:
+    return key_id(_load_private(path, mtime).public_key())
+
+
+def signing_key_with_id() -> tuple[PrivateKey, str]:
+    """Our private key and its key id, both cached per process (the id is hashed once)."""
+    path, mtime = _key_stamp()
+    return _load_private(path, mtime), _own_key_id(path, mtime)
+
+
 def signing_key() -> PrivateKey:
     """Our private key, cached per process (reloaded when the file changes)."""
+    return _load_private(*_key_stamp())
+
+
+def _key_stamp() -> tuple[str, float]:
     path = key_file()
     try:
         mtime = path.stat().st_mtime
@@ -151,4 +172,4 @@ def signing_key() -> PrivateKey:
             "The exchange identity is not set up: run `ansinh exchange init`.",
             status=503,
         ) from exc
-    return _load_private(str(path), mtime)
+    return str(path), mtime

@@ -55,7 +55,30 @@ def evidence_headers(headers: Mapping[str, str]) -> str:
     return json.dumps(kept, sort_keys=True, separators=(",", ":"))
 
 
-def entry_hash(prev_hash: str, e: LogEntry) -> str:
+@dataclass(slots=True)
+class Appended:
+    """An entry as written by :func:`append` (the fields of ``LogEntry`` that the hash covers,
+    and its id): building ORM instances cost more than the INSERT on this path."""
+
+    at: dt.datetime
+    direction: str
+    kind: str
+    message_id: str
+    client: str
+    service: str
+    method: str
+    target: str
+    status: int | None
+    outcome: str
+    headers: str
+    body: bytes
+    body_sha256: str
+    prev_hash: str
+    hash: str = ""
+    pk: int | None = None
+
+
+def entry_hash(prev_hash: str, e: LogEntry | Appended) -> str:
     at = e.at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     fields = [
         prev_hash, at, e.direction, e.kind, e.message_id, e.client, e.service, e.method,
@@ -92,17 +115,23 @@ def _lock_head(cursor: Any) -> tuple[str, int]:
     return row[0], row[1]
 
 
-def append(records: Iterable[Record]) -> list[LogEntry]:
+def append(
+    records: Iterable[Record], *, also: tuple[str, list[Any]] | None = None
+) -> list[Appended]:
     """Append in order, chained to the current head (inside the caller's transaction if any:
-    the entries commit with what they record). Plain SQL — three statements — because this
-    runs twice per message on each side and the ORM's statement building was a third of it."""
+    the entries commit with what they record, and a failure here fails that transaction — no
+    savepoint of its own). Plain SQL — the head locked, then the entries inserted and the head
+    moved (one statement on PostgreSQL, two on SQLite) — because this runs for every message
+    on each side and the ORM's statement building was a third of it. ``also``: one more
+    ``INSERT … VALUES`` (no RETURNING) to run with them — the provider's stored answer — inside
+    the same statement on PostgreSQL."""
     now = timezone.now()
-    with transaction.atomic(), connection.cursor() as cursor:
-        prev, last_id = _lock_head(cursor)
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        prev, _last_id = _lock_head(cursor)
         entries = []
         for r in records:
             body = bytes(r.body or b"")
-            e = LogEntry(
+            e = Appended(
                 at=(r.at or now).astimezone(dt.UTC),
                 direction=r.direction,
                 kind=r.kind,
@@ -121,6 +150,8 @@ def append(records: Iterable[Record]) -> list[LogEntry]:
             e.hash = prev = entry_hash(e.prev_hash, e)
             entries.append(e)
         if not entries:
+            if also is not None:
+                cursor.execute(*also)
             return []
         adapt = connection.ops.adapt_datetimefield_value
         row = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
@@ -131,15 +162,27 @@ def append(records: Iterable[Record]) -> list[LogEntry]:
             params.extend(values)
         # Constant column names and placeholders only; the values go as parameters.
         columns, rows = ", ".join(_COLUMNS), ", ".join([row] * len(entries))
-        sql = f"INSERT INTO exchange_logentry ({columns}) VALUES {rows} RETURNING id"  # noqa: S608
-        cursor.execute(sql, params)
-        ids = sorted(r[0] for r in cursor.fetchall())
+        insert = f"INSERT INTO exchange_logentry ({columns}) VALUES {rows} RETURNING id"  # noqa: S608
+        if connection.vendor == "postgresql":
+            # One round trip: the head moves in the same statement as the inserts (and the
+            # extra INSERT: every data-modifying part of a WITH runs, read or not).
+            extra_sql, extra_params = (f", extra AS ({also[0]})", also[1]) if also else ("", [])
+            cursor.execute(
+                f"WITH ins AS ({insert}), head AS (UPDATE exchange_loghead SET hash = %s,"  # noqa: S608
+                f" last_id = (SELECT max(id) FROM ins) WHERE id = 1){extra_sql} SELECT id FROM ins",
+                [*params, prev, *extra_params],
+            )
+            ids = sorted(r[0] for r in cursor.fetchall())
+        else:
+            if also is not None:
+                cursor.execute(*also)
+            cursor.execute(insert, params)
+            ids = sorted(r[0] for r in cursor.fetchall())
+            cursor.execute(
+                "UPDATE exchange_loghead SET hash = %s, last_id = %s WHERE id = 1", [prev, ids[-1]]
+            )
         for e, pk in zip(entries, ids, strict=True):
             e.pk = pk
-        last_id = ids[-1]
-        cursor.execute(
-            "UPDATE exchange_loghead SET hash = %s, last_id = %s WHERE id = 1", [prev, last_id]
-        )
         return entries
 
 

@@ -60,10 +60,12 @@ def _member_filter(member: MemberId) -> dict[str, str]:
 
 
 def find_peer(member: MemberId, *, active_only: bool = True) -> Peer | None:
-    qs = Peer.objects.filter(**_member_filter(member))
     if active_only:
-        return _cached(("peer", member), lambda: qs.filter(active=True).first())
-    return qs.first()
+        return _cached(
+            ("peer", member),
+            lambda: Peer.objects.filter(**_member_filter(member), active=True).first(),
+        )
+    return Peer.objects.filter(**_member_filter(member)).first()
 
 
 def get_peer(member: MemberId | str) -> Peer:

@@ -12,14 +12,14 @@ log entries commit in one transaction; every answer, errors included, is signed.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ansinh.core.errors import DomainError
@@ -48,6 +48,8 @@ class Answer:
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
     outcome: str = "ok"
+    #: The stored answer's INSERT, written with the log entries.
+    store: tuple[str, list[Any]] | None = field(default=None, repr=False)
 
 
 #: Refusals given before the sender is authenticated: their bodies are logged truncated.
@@ -62,11 +64,6 @@ UNVERIFIED = frozenset(
 
 def max_body() -> int:
     return int(getattr(settings, "EXCHANGE_MAX_BODY_BYTES", 10 * 1024 * 1024))
-
-
-@functools.lru_cache(maxsize=256)
-def _public(pem: str) -> keys.PublicKey:
-    return keys.load_public(pem)[0]
 
 
 def error_answer(exc: DomainError) -> Answer:
@@ -97,18 +94,80 @@ def _check_message_id(message_id: str) -> str:
     return message_id
 
 
-def _stored(peer: Peer, message_id: str, code: str, body_sha: str) -> Answer | None:
-    row = Received.objects.filter(peer=peer, message_id=message_id).first()
+_StoredRow = tuple[str, str, int, str, bytes]
+
+
+def _stored(row: _StoredRow | None, message_id: str, code: str, body_sha: str) -> Answer | None:
+    """The answer kept for this message id, if any; a conflict if it was for another body."""
     if row is None:
         return None
-    if row.body_sha256 != body_sha or row.service != code:
+    sha, service, status, content_type, body = row
+    if sha != body_sha or service != code:
         raise errors.conflict(message_id)
-    answer = Answer(row.status, bytes(row.response_body), row.content_type, outcome="repeated")
+    answer = Answer(status, bytes(body), content_type, outcome="repeated")
     answer.headers["x-ansinh-repeated"] = "1"
     return answer
 
 
-def _run(peer: Peer, request: ServiceRequest, body_sha: str, now: dt.datetime) -> Answer:
+def _store(peer: Peer, request: ServiceRequest, body_sha: str, answer: Answer,
+           now: dt.datetime) -> None:  # fmt: skip
+    """Keep the answer for the message id: the INSERT goes with the log entries (one statement
+    on PostgreSQL). A racing twin fails the unique constraint there."""
+    answer.store = (
+        "INSERT INTO exchange_received (peer_id, message_id, service, body_sha256, status,"
+        " content_type, response_body, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        [
+            peer.pk, request.message_id, request.service, body_sha, answer.status,
+            answer.content_type, answer.body, connection.ops.adapt_datetimefield_value(now),
+        ],
+    )  # fmt: skip
+
+
+_NONCE = (
+    "INSERT INTO exchange_nonce (peer_id, nonce, created) VALUES (%s, %s, %s)"
+    " ON CONFLICT (peer_id, nonce) DO NOTHING RETURNING id"
+)
+_RECEIVED = (
+    "SELECT body_sha256, service, status, content_type, response_body FROM exchange_received"
+    " WHERE peer_id = %s AND message_id = %s"
+)
+
+
+def _claim(peer: Peer, verified: signatures.Verified,
+           message_id: str) -> tuple[bool, _StoredRow | None]:  # fmt: skip
+    """Record the nonce — False if this peer used it before (a replay; a concurrent twin waits
+    for the first's commit and inserts nothing) — and read the answer already stored for the
+    message id. One round trip on PostgreSQL."""
+    params = [peer.pk, verified.nonce[:64],
+              connection.ops.adapt_datetimefield_value(verified.created)]  # fmt: skip
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"WITH n AS ({_NONCE}) SELECT (SELECT count(*) FROM n), r.body_sha256,"  # noqa: S608
+                " r.service, r.status, r.content_type, r.response_body FROM (SELECT 1) AS one"
+                " LEFT JOIN exchange_received r ON r.peer_id = %s AND r.message_id = %s",
+                [*params, peer.pk, message_id],
+            )
+            new, *row = cursor.fetchone()
+            return bool(new), (tuple(row) if row[0] is not None else None)  # type: ignore[return-value]
+        cursor.execute(_NONCE, params)
+        if cursor.fetchone() is None:
+            return False, None
+        cursor.execute(_RECEIVED, [peer.pk, message_id])
+        return True, cursor.fetchone()
+
+
+class _HandlerFailed(Exception):
+    """The service refused or failed: its work is rolled back with the whole transaction (no
+    savepoint: two round trips fewer per message), and the refusal is recorded in a new one."""
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(answer.outcome)
+        self.answer = answer
+
+
+def _run(peer: Peer, request: ServiceRequest, body_sha: str, now: dt.datetime,
+         stored_row: _StoredRow | None, failed: Answer | None) -> Answer:  # fmt: skip
     svc = registry.get(request.service)
     if svc is None:
         raise errors.unknown_service(request.service)
@@ -116,29 +175,25 @@ def _run(peer: Peer, request: ServiceRequest, body_sha: str, now: dt.datetime) -
         raise errors.method_not_allowed(request.method, request.service)
     if not selectors.is_granted(peer, request.service):
         raise errors.not_granted(str(request.client), request.service)
-    stored = _stored(peer, request.message_id, request.service, body_sha)
+    stored = _stored(stored_row, request.message_id, request.service, body_sha)
     if stored is not None:
         return stored
-    try:
-        with transaction.atomic():
+    if failed is not None:
+        # The handler's outcome in the pass that was rolled back (a copy: signing fills in
+        # the headers of the answer it is given).
+        answer = Answer(failed.status, failed.body, failed.content_type, dict(failed.headers),
+                        failed.outcome)  # fmt: skip
+    else:
+        try:
             answer = _as_answer(svc.handler(request))
-    except DomainError as exc:
-        answer = error_answer(exc)
-    except Exception:
-        # No message content in the log: it may hold personal data.
-        logger.exception("exchange service %s failed", request.service)
-        answer = error_answer(errors.handler_failed())
+        except DomainError as exc:
+            raise _HandlerFailed(error_answer(exc)) from exc
+        except Exception as exc:
+            # No message content in the log: it may hold personal data.
+            logger.exception("exchange service %s failed", request.service)
+            raise _HandlerFailed(error_answer(errors.handler_failed())) from exc
     if answer.status < 500:  # a failure may be retried with the same id
-        Received.objects.create(
-            peer=peer,
-            message_id=request.message_id,
-            service=request.service,
-            body_sha256=body_sha,
-            status=answer.status,
-            content_type=answer.content_type,
-            response_body=answer.body,
-            created_at=now,
-        )
+        _store(peer, request, body_sha, answer, now)
     return answer
 
 
@@ -199,7 +254,8 @@ def _finish(
                 status=answer.status,
                 at=now,
             ),
-        ]
+        ],
+        also=answer.store,
     )
     return answer
 
@@ -210,30 +266,37 @@ def handle(inc: Incoming, *, now: dt.datetime | None = None) -> Answer:
     message_id = inc.headers.get("x-road-id", "")[:100]
     service_id = inc.path.strip("/")[:330]
     identity: Identity | None = None
-    for attempt in range(2):
+    failed: Answer | None = None
+    retried = False
+    while True:
         try:
             identity = selectors.own_identity()
             # Checks that write nothing run before the transaction: on SQLite it holds the
             # database's single write lock from its first statement.
             checked = _check(inc, identity, now)
             with transaction.atomic():
-                answer = _apply(inc, identity, checked, now)
+                answer = _apply(inc, identity, checked, now, failed)
                 return _finish(
                     inc, answer, identity=identity, client=client, message_id=message_id,
                     service_id=service_id, now=now,
                 )  # fmt: skip
+        except _HandlerFailed as exc:
+            # Everything the service wrote is undone; the next pass records its refusal with
+            # the nonce, the stored answer and the log, as one transaction again (the handler
+            # is not run twice, so this happens at most once).
+            failed = exc.answer
         except IntegrityError:
             # Another worker stored an answer for the same message id meanwhile: the second
             # pass finds it (same body) or reports the conflict.
-            if attempt:
+            if retried:
                 raise
+            retried = True
         except DomainError as exc:
             with transaction.atomic():
                 return _finish(
                     inc, error_answer(exc), identity=identity, client=client,
                     message_id=message_id, service_id=service_id, now=now,
                 )  # fmt: skip
-    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)
@@ -265,20 +328,19 @@ def _check(inc: Incoming, identity: Identity, now: dt.datetime) -> _Checked:
         inc.target,
         inc.headers,
         inc.body,
-        public=_public(peer.public_key_pem),
+        public=keys.cached_public(peer.public_key_pem),
         key_id=peer.key_id,
         now=now,
     )
     return _Checked(peer, client, code, rest, message_id, verified)
 
 
-def _apply(inc: Incoming, identity: Identity, c: _Checked, now: dt.datetime) -> Answer:
+def _apply(inc: Incoming, identity: Identity, c: _Checked, now: dt.datetime,
+           failed: Answer | None = None) -> Answer:  # fmt: skip
     peer, code, verified = c.peer, c.code, c.verified
-    # Two copies racing past the check both insert: the unique constraint fails one, and its
-    # second pass (see handle) finds the nonce.
-    if Nonce.objects.filter(peer=peer, nonce=verified.nonce[:64]).exists():
+    new, stored_row = _claim(peer, verified, c.message_id)
+    if not new:
         raise errors.replayed()
-    Nonce.objects.create(peer=peer, nonce=verified.nonce[:64], created=verified.created)
     if code in registry.META:
         if inc.method != "GET":
             raise errors.method_not_allowed(inc.method, code)
@@ -295,7 +357,7 @@ def _apply(inc: Incoming, identity: Identity, c: _Checked, now: dt.datetime) -> 
         body=inc.body,
         content_type=inc.headers.get("content-type", ""),
     )
-    return _run(peer, request, body_sha, now)
+    return _run(peer, request, body_sha, now, stored_row, failed)
 
 
 def prune_nonces(now: dt.datetime | None = None) -> int:

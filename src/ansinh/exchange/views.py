@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from ansinh.exchange import server
 
 # Headers a signature may cover or the log keeps; the others are not passed on.
-_READ = (
+READ_HEADERS = (
     "content-type",
     "content-digest",
     "signature",
@@ -31,7 +31,7 @@ def _target(request: HttpRequest) -> str:
 
 @csrf_exempt
 def r1(request: HttpRequest, path: str) -> HttpResponse:
-    headers = {name: request.headers[name] for name in _READ if name in request.headers}
+    headers = {name: request.headers[name] for name in READ_HEADERS if name in request.headers}
     incoming = server.Incoming(
         method=request.method or "GET",
         target=_target(request),

@@ -7,10 +7,13 @@
   bad IDs, exact duplicate rows, conflicting records for one ID — then times
   ``nationaldb.imports.services.stage_file`` on a fresh SQLite database (or ``DATABASE_URL``).
   Linkage is off (``link=False``): the rows/s measure reading, validation, matching by
-  personal ID and staging; linkage has its own suites. Prints rows/s per file and verdict
-  counts, and one ``RESULT {json}`` line.
+  personal ID and staging; linkage has its own suites. Prints rows/s (wall and CPU), peak
+  memory, the load average and verdict counts per file, and one ``RESULT {json}`` line.
+  ``--commit`` also commits each batch (new persons, beneficiaries) and times it; ``--link``
+  stages with linkage on and reports the time spent in ``linkage.services.link_records``.
 
     .venv/bin/python bench/run.py nationaldb-import [--rows 1000000] [--xlsx-rows 200000]
+        [--commit]
 """
 
 from __future__ import annotations
@@ -43,6 +46,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--xlsx-rows", type=int, default=200_000)
     parser.add_argument("--error-rate", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument(
+        "--commit",
+        action="store_true",
+        help="also commit each staged batch (persons, beneficiaries) and time it",
+    )
+    parser.add_argument(
+        "--link",
+        action="store_true",
+        help="ask the linkage app about rows without an exact ID match (timed separately)",
+    )
     return parser.parse_args(argv)
 
 
@@ -119,22 +132,80 @@ def _write_xlsx(path: Path, rows: list[list[Any]]) -> None:
     book.save(path)
 
 
-def _stage(source: str, path: Path) -> dict[str, Any]:
-    from ansinh.nationaldb.imports.services import stage_file
+def _reset_peak() -> None:
+    """Reset the process's peak resident size (Linux: VmHWM), so each file reports its own."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def _peak_mb() -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return None
+
+
+def _timed_linkage() -> dict[str, float]:
+    """Wrap ``linkage.services.link_records`` (the stager imports it at each call) to time the
+    linkage apart from the staging."""
+    from ansinh.linkage import services as linkage
+
+    spent = {"seconds": 0.0, "records": 0}
+    original = linkage.link_records
+
+    def timed(records: Any, **kw: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return original(records, **kw)
+        finally:
+            spent["seconds"] += time.perf_counter() - started
+            spent["records"] += len(records)
+
+    linkage.link_records = timed
+    return spent
+
+
+def _stage(source: str, path: Path, *, commit: bool = False, link: bool = False) -> dict[str, Any]:
+    from ansinh.nationaldb.imports.services import commit_batch, stage_file
 
     data = path.read_bytes()
-    started = time.perf_counter()
-    batch = stage_file(source, path.name, data, link=False)
+    linkage = _timed_linkage() if link else None
+    _reset_peak()
+    load = os.getloadavg()[0]
+    started, cpu = time.perf_counter(), time.process_time()
+    batch = stage_file(source, path.name, data, link=link)
     seconds = time.perf_counter() - started
-    return {
+    cpu = time.process_time() - cpu
+    out: dict[str, Any] = {
         "file": path.name,
         "bytes": len(data),
         "rows": batch.processed_rows,
         "seconds": round(seconds, 1),
         "rows_per_s": round(batch.processed_rows / seconds),
+        "cpu_seconds": round(cpu, 1),
+        "cpu_rows_per_s": round(batch.processed_rows / cpu),
+        "peak_mb": _peak_mb(),
+        "load_before": round(load, 2),
+        "load_after": round(os.getloadavg()[0], 2),
         "counts": batch.counts,
         "encoding": batch.encoding,
     }
+    if linkage is not None:
+        out["linkage_seconds"] = round(linkage["seconds"], 1)
+        out["linkage_records"] = linkage["records"]
+    if commit:
+        del data
+        _reset_peak()
+        started = time.perf_counter()
+        commit_batch(batch)
+        out["commit_seconds"] = round(time.perf_counter() - started, 1)
+        out["commit_peak_mb"] = _peak_mb()
+    return out
 
 
 def run_nationaldb_suite(
@@ -164,7 +235,7 @@ def run_nationaldb_suite(
             f"generated {csv_path.name}: {args.rows:,} rows "
             f"in {time.perf_counter() - started:.0f} s"
         )
-        results["csv"] = _stage("tgxh", csv_path)
+        results["csv"] = _stage("tgxh", csv_path, commit=args.commit, link=args.link)
         print(f"CSV staging: {json.dumps(results['csv'])}")
     if args.xlsx_rows:
         started = time.perf_counter()
@@ -176,6 +247,6 @@ def run_nationaldb_suite(
             f"generated {xlsx_path.name}: {args.xlsx_rows:,} rows "
             f"in {time.perf_counter() - started:.0f} s"
         )
-        results["xlsx"] = _stage("tgxh", xlsx_path)
+        results["xlsx"] = _stage("tgxh", xlsx_path, commit=args.commit, link=args.link)
         print(f"XLSX staging: {json.dumps(results['xlsx'])}")
     print("RESULT " + json.dumps(results))

@@ -385,11 +385,23 @@ class ImportRow(models.Model):
     verdict = models.CharField(max_length=10, choices=RowVerdict)
     reason = models.CharField(max_length=40, blank=True, help_text="First reason code")
     reasons = models.JSONField(default=list)
+    # Partial indexes (below) for the two links: most staged rows have neither until the
+    # commit, and a full index would take an entry for each of them.
     person = models.ForeignKey(
-        "registry.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "registry.Person",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     beneficiary = models.ForeignKey(
-        Beneficiary, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Beneficiary,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     probability = models.FloatField(null=True, blank=True)
 
@@ -399,6 +411,16 @@ class ImportRow(models.Model):
         indexes = [
             models.Index(fields=["batch", "verdict", "line"]),
             models.Index(fields=["batch", "reason", "line"]),
+            models.Index(
+                fields=["person"],
+                condition=models.Q(person__isnull=False),
+                name="import_row_person",
+            ),
+            models.Index(
+                fields=["beneficiary"],
+                condition=models.Q(beneficiary__isnull=False),
+                name="import_row_beneficiary",
+            ),
         ]
 
     def __str__(self) -> str:

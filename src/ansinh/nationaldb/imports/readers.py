@@ -147,12 +147,11 @@ def _csv_file(name: str, data: bytes, encoding: str | None) -> SourceFile:
     total = max(text.count("\n") - (0 if text.endswith("\n") else -1) - 1, 0)
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
-        line = 1
+        strip = str.strip
         for row in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in row):
+            if not any(map(strip, row)):
                 continue
-            yield line, row
+            yield reader.line_num, row
 
     return SourceFile(name, "csv", enc, delimiter, header, rows(), total)
 
@@ -167,9 +166,10 @@ def _xlsx_file(name: str, data: bytes) -> SourceFile:
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         for i, row in enumerate(table[1:], start=2):
-            if not any(str(c).strip() for c in row):
+            if not any(c.strip() if c.__class__ is str else str(c).strip() for c in row):
                 continue
-            yield i, [_cell(c) for c in row]
+            # Most cells are text already: convert only the others.
+            yield i, [c if c.__class__ is str else _cell(c) for c in row]
 
     return SourceFile(name, "xlsx", "", "", header, rows(), max(len(table) - 1, 0))
 

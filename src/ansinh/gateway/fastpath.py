@@ -22,6 +22,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+from django.db import InterfaceError, OperationalError, connection
 from ninja.responses import NinjaJSONEncoder
 
 from ansinh.core.errors import DomainError
@@ -52,6 +53,32 @@ def bearer_token(request: FastRequest) -> str | None:
     return " ".join(parts[1:])
 
 
+def authenticate(token: str) -> Any:
+    """``api.token_user`` with the connection's health check folded into it.
+
+    ``CONN_HEALTH_CHECKS`` runs a ``SELECT 1`` before the first statement of every request, in
+    case the server dropped the kept connection while it was idle — a round trip on every
+    submission. The token look-up is itself a read: it goes first, and if the connection
+    turns out dead (OperationalError/InterfaceError) it is closed and the look-up run once
+    more on a new one, which is what the health check would have done. Any other error, or a
+    second failure, is raised as before.
+    """
+    folded = (
+        connection.connection is not None
+        and connection.health_check_enabled
+        and not connection.health_check_done
+        and not connection.in_atomic_block
+    )
+    if not folded:
+        return api.token_user(token)
+    connection.health_check_done = True  # the look-up below is the check
+    try:
+        return api.token_user(token)
+    except (OperationalError, InterfaceError):
+        connection.close()
+        return api.token_user(token)
+
+
 def submit(request: FastRequest) -> FastResponse | None:
     """Receive one signed dossier; ``None`` hands the request to Django (see the module)."""
     if request.path != PATH:
@@ -59,7 +86,7 @@ def submit(request: FastRequest) -> FastResponse | None:
     token = bearer_token(request)
     if token is None:
         return None
-    user = api.token_user(token)
+    user = authenticate(token)
     if user is None:
         return None
     if len(request.body) > api.max_bytes():

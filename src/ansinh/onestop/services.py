@@ -378,7 +378,10 @@ def receive_dossier(
     version = _procedures.get((procedure.pk, day), lambda: procedure_version_on(procedure, day))
     department = _department(office, department_code, "department_code")
     due = compute_due(received, version.deadline, hours)
-    with transaction.atomic():
+    # ``fresh_ref``: the caller's own transaction holds the whole reception (the gateway's
+    # submission and its dossier stand or fall together), so no savepoint of our own — two
+    # round trips fewer; any error here still rolls the caller's transaction back.
+    with transaction.atomic(savepoint=not fresh_ref):
         code = dossier_code(office, day, _next_sequence(office, day))
         try:
             # A savepoint only when a racing twin may hold the same reference.

@@ -9,8 +9,10 @@
   Linkage is off (``link=False``): the rows/s measure reading, validation, matching by
   personal ID and staging; linkage has its own suites. Prints rows/s (wall and CPU), peak
   memory, the load average and verdict counts per file, and one ``RESULT {json}`` line.
-  ``--commit`` also commits each batch (new persons, beneficiaries) and times it; ``--link``
-  stages with linkage on and reports the time spent in ``linkage.services.link_records``.
+  ``--commit`` also commits each batch (new persons, beneficiaries) and times it (wall and
+  CPU rows/s of the loaded and merged rows, load average; ``BENCH_PROFILE_COMMIT=<path>``
+  writes a cProfile of the commit, CPU clock); ``--link`` stages with linkage on and reports
+  the time spent in ``linkage.services.link_records``.
 
     .venv/bin/python bench/run.py nationaldb-import [--rows 1000000] [--xlsx-rows 200000]
         [--commit]
@@ -19,6 +21,7 @@
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
 import json
 import os
@@ -201,10 +204,27 @@ def _stage(source: str, path: Path, *, commit: bool = False, link: bool = False)
     if commit:
         del data
         _reset_peak()
-        started = time.perf_counter()
+        committed = sum(batch.counts.get(v, 0) for v in ("loaded", "merged"))
+        profile = os.environ.get("BENCH_PROFILE_COMMIT")  # a path: cProfile (CPU clock) there
+        profiler = cProfile.Profile(time.process_time) if profile else None
+        load = os.getloadavg()[0]
+        started, cpu = time.perf_counter(), time.process_time()
+        if profiler is not None:
+            profiler.enable()
         commit_batch(batch)
-        out["commit_seconds"] = round(time.perf_counter() - started, 1)
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
+        seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+        out["commit_rows"] = committed
+        out["commit_seconds"] = round(seconds, 1)
+        out["commit_rows_per_s"] = round(committed / seconds)
+        out["commit_cpu_seconds"] = round(cpu, 1)
+        out["commit_cpu_rows_per_s"] = round(committed / cpu) if cpu else None
         out["commit_peak_mb"] = _peak_mb()
+        out["commit_load_before"] = round(load, 2)
+        out["commit_load_after"] = round(os.getloadavg()[0], 2)
     return out
 
 

@@ -9,8 +9,8 @@ other request, and any fast request its handler declines (returns ``None``), goe
 unchanged.
 
 What Django would have done and still matters here is done here: the Host header is checked
-against ``ALLOWED_HOSTS``, the body is capped, database connections are recycled the way
-Django's request signals recycle them, the answers carry the security headers of
+against ``ALLOWED_HOSTS``, the body is capped, Django's request signals are sent (the
+query log reset, old database connections recycled), the answers carry the security headers of
 ``SecurityMiddleware``/``XFrameOptionsMiddleware``, and an unexpected error becomes a JSON 500
 without personal data in the log."""
 
@@ -26,6 +26,7 @@ from typing import Any
 
 from django import db
 from django.conf import settings
+from django.core import signals
 from django.http.request import split_domain_port, validate_host
 
 logger = logging.getLogger(__name__)
@@ -224,8 +225,10 @@ class FastPathDispatcher:
             remote_addr=environ.get("REMOTE_ADDR", ""),
             environ=environ,
         )
-        db.reset_queries()
-        db.close_old_connections()
+        # Django's request signals, not their receivers called directly: they reset the query
+        # log and recycle old connections, and a test holding its transaction on the
+        # connection disconnects them, as it does for Django's own handler.
+        signals.request_started.send(sender=self.__class__, environ=environ)
         try:
             return handler(request)
         except Exception:
@@ -241,7 +244,7 @@ class FastPathDispatcher:
                 "Internal error, please try again later.",
             )
         finally:
-            db.close_old_connections()
+            signals.request_finished.send(sender=self.__class__)
 
 
 def _proxied_https(environ: dict[str, Any]) -> bool:

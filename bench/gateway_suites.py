@@ -63,7 +63,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--servers",
         default="sync:2,sync:3,sync:4,gthread:2x4",
-        help="gunicorn configurations: sync:<workers> or gthread:<workers>x<threads>",
+        help="servers: gunicorn sync:<workers> or gthread:<workers>x<threads>, "
+        "granian:<workers>x<threads>",
     )
     parser.add_argument(
         "--connections", type=int, default=0, help="client connections (0: 2 × server slots)"
@@ -340,9 +341,32 @@ def huey_sync(mode: str) -> None:
 def _server_cmd(
     spec: str, port: int, log_dir: Path, huey_sync: str = "default"
 ) -> tuple[list[str], int]:
+    """``sync:<workers>`` / ``gthread:<workers>x<threads>`` (gunicorn) or
+    ``granian:<workers>x<threads>`` (granian's WSGI interface, blocking threads per worker)."""
     kind, _, size = spec.partition(":")
     workers, _, threads = size.partition("x")
     w, t = int(workers), int(threads or 1)
+    if kind == "granian":
+        if huey_sync != "default":
+            raise SystemExit("--huey-sync is for gunicorn servers")
+        cmd = [
+            str(VENV_BIN / "granian"),
+            "--interface",
+            "wsgi",
+            "--workers",
+            str(w),
+            "--blocking-threads",
+            str(t),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--access-log",
+            "--access-log-fmt",
+            "%(status)d %(dt_ms).3f %(path)s",
+            "ansinh.wsgi:application",
+        ]
+        return cmd, w * t
     hook: list[str] = []
     if huey_sync != "default":
         (log_dir / "gunicorn_conf.py").write_text(_HUEY_SYNC % huey_sync.upper())
@@ -371,7 +395,10 @@ def _server_cmd(
     return cmd, w * t
 
 
-def _start_server(cmd: list[str], port: int, data_dir: Path) -> subprocess.Popen[bytes]:
+def _start_server(
+    cmd: list[str], port: int, data_dir: Path, output: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """The server, its output (granian: access log and errors) to ``output`` if given."""
     env = {k: v for k, v in os.environ.items() if k != "ANSINH_TESTING"}
     env.update(
         ANSINH_DATA_DIR=str(data_dir),
@@ -379,7 +406,10 @@ def _start_server(cmd: list[str], port: int, data_dir: Path) -> subprocess.Popen
         LOG_LEVEL="WARNING",
         DEBUG="0",
     )
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT.parent, start_new_session=True)
+    sink = output.open("ab") if output is not None else None
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=ROOT.parent, start_new_session=True, stdout=sink, stderr=sink
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -391,7 +421,7 @@ def _start_server(cmd: list[str], port: int, data_dir: Path) -> subprocess.Popen
         except OSError:
             time.sleep(0.3)
     proc.kill()
-    raise RuntimeError("gunicorn did not answer")
+    raise RuntimeError("the server did not answer")
 
 
 def _stop_server(proc: subprocess.Popen[bytes]) -> None:
@@ -510,12 +540,14 @@ def _db_cpu(pid: int | None) -> float | None:
 
 
 def _access_log(path: Path) -> list[tuple[str, float]]:
-    """(status, server µs → ms) of each POST to the submissions URL, in order."""
+    """(status, server ms) of each POST to the submissions URL, in order: gunicorn writes
+    ``status µs path``, granian ``… status ms path`` (after its log prefix)."""
     rows = []
-    for line in path.read_text().splitlines() if path.exists() else ():
-        parts = line.split()
-        if len(parts) == 3 and parts[2] == URL:
-            rows.append((parts[0], int(parts[1]) / 1000))
+    for line in path.read_text(errors="replace").splitlines() if path.exists() else ():
+        parts = line.split()[-3:]
+        if len(parts) == 3 and parts[2] == URL and parts[0].isdigit():
+            took = parts[1]
+            rows.append((parts[0], float(took) if "." in took else int(took) / 1000))
     return rows
 
 
@@ -551,7 +583,8 @@ def run_server(
     cmd, slots = _server_cmd(spec, port, run_dir, args.huey_sync)
     conns = connections or min(16, max(4, 2 * slots))
     load_before = _load()
-    proc = _start_server(cmd, port, DATA)
+    granian = spec.startswith("granian")
+    proc = _start_server(cmd, port, DATA, run_dir / "access.log" if granian else None)
     postmaster = _postmaster()
     client = []
     try:
@@ -583,7 +616,8 @@ def run_server(
         _stop_server(proc)
     load_after = _load()
     log = _access_log(run_dir / "access.log")
-    errors = (run_dir / "error.log").read_text(errors="replace")
+    error_log = run_dir / ("access.log" if granian else "error.log")
+    errors = error_log.read_text(errors="replace")
     locked = errors.count("database is locked")
     tracebacks = errors.count("Traceback")
     figures = []

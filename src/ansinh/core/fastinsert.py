@@ -8,6 +8,10 @@ field's own ``pre_save`` / ``get_db_prep_save`` — what ``save()`` does — so 
 
 They fall back to the ORM whenever that could differ: a model with ``pre_save``/``post_save``
 listeners, its own ``save()``, database defaults (``db_default``) or generated columns.
+
+:func:`statement` and :func:`reserve_ids` build the same INSERTs as SQL text for a
+``core.sqlscript`` message, with primary keys reserved beforehand (PostgreSQL sequences), so a
+whole reception travels in one message instead of one round trip per row.
 """
 
 from __future__ import annotations
@@ -21,20 +25,20 @@ from django.db.models.signals import post_save, pre_save
 
 M = TypeVar("M", bound=Model)
 
-_plans: dict[tuple[type[Model], str], tuple[list[Any], str, str, str] | None] = {}
+_plans: dict[tuple[type[Model], str, bool], tuple[list[Any], str, str, str] | None] = {}
 
 
 def _plan(
-    model: type[Model], alias: str, trust_save: bool = False
+    model: type[Model], alias: str, trust_save: bool = False, with_pk: bool = False
 ) -> tuple[list[Any], str, str, str] | None:
     """(fields, "INSERT … (cols) VALUES", one row's placeholders, " RETURNING pk") or None when
-    the ORM must do it."""
+    the ORM must do it. ``with_pk``: the primary key is among the columns (reserved ids)."""
     conn = connections[alias]
-    key = (model, conn.vendor)
+    key = (model, conn.vendor, with_pk)
     if key in _plans:
         return _plans[key]
     meta = model._meta
-    fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
+    fields = [f for f in meta.local_concrete_fields if with_pk or f is not meta.auto_field]
     plain = (
         (trust_save or model.save is Model.save)
         and model.save_base is Model.save_base
@@ -107,6 +111,52 @@ def insert_many(objs: Sequence[Model], *, using: str = "default", batch_size: in
                 for f in fields
             ]
             cursor.execute(head + ", ".join([row] * len(batch)), values)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = using
+
+
+Statement = tuple[str, list[Any]]
+
+
+def statement(
+    objs: Sequence[Model], *, using: str = "default", trust_save: bool = False
+) -> Statement:
+    """One multi-row INSERT of new instances of one model, as SQL and parameters, their values
+    prepared as :func:`insert` prepares them. Instances whose primary key is set (reserved with
+    :func:`reserve_ids`) are inserted with it; otherwise the database numbers them and nobody
+    reads the numbers back. Raises ``ValueError`` for a model only the ORM may write."""
+    model = type(objs[0])
+    with_pk = objs[0].pk is not None
+    plan = None if _orm_only(model) else _plan(model, using, trust_save, with_pk)
+    if plan is None:
+        raise ValueError(f"{model.__name__} is written by the ORM only")
+    fields, head, row, _returning = plan
+    conn = connections[using]
+    values = [
+        f.get_db_prep_save(f.pre_save(obj, True), connection=conn) for obj in objs for f in fields
+    ]
+    return head + ", ".join([row] * len(objs)), values
+
+
+def reserve_ids(models: Sequence[type[Model]], *, using: str = "default") -> Statement:
+    """A statement giving one new primary key for each model, in order (PostgreSQL: the next
+    value of each table's identity sequence; numbers taken are never given again, like the ones
+    of a rolled-back INSERT)."""
+    conn = connections[using]
+    if conn.vendor != "postgresql":
+        raise ValueError("reserved ids need PostgreSQL sequences")
+    qn = conn.ops.quote_name
+    cols = ", ".join(["nextval(pg_get_serial_sequence(%s, %s))"] * len(models))
+    params: list[Any] = []
+    for model in models:
+        meta = model._meta
+        params += [qn(meta.db_table), meta.auto_field.column]
+    return f"SELECT {cols}", params
+
+
+def mark_saved(objs: Sequence[Model], *, using: str = "default") -> None:
+    """What :func:`insert` sets on an instance once its row is stored."""
     for obj in objs:
         obj._state.adding = False
         obj._state.db = using

@@ -25,8 +25,9 @@ from django.utils import timezone
 from lxml import etree
 
 from ansinh.access.models import Organisation, OrganisationKind
+from ansinh.core import sqlscript
 from ansinh.core.errors import Conflict, DomainError, Forbidden
-from ansinh.core.fastinsert import insert, insert_many
+from ansinh.core.fastinsert import insert, insert_many, mark_saved, reserve_ids, statement
 from ansinh.core.memo import Memo
 from ansinh.gateway import callbacks, formats, signing, submitters, xmlsafe
 from ansinh.gateway.models import (
@@ -43,7 +44,7 @@ from ansinh.gateway.models import (
     Verdict,
 )
 from ansinh.onestop import services as onestop
-from ansinh.onestop.models import Dossier, DossierState, Office
+from ansinh.onestop.models import Dossier, DossierState, DossierTransition, Office
 from ansinh.registry.models import Employer
 
 log = logging.getLogger(__name__)
@@ -448,96 +449,162 @@ def _accept(
     received: dt.datetime,
     callback_url: str,
 ) -> Submission:
-    employer = facts.employer
-    name = employer.name if employer is not None else package.employer.name
-    tax_code = employer.tax_code if employer is not None else package.employer.tax_code
+    submission = Submission(
+        submitter=submitter,
+        submitted_by=user if getattr(user, "pk", None) else None,
+        ivan=facts.ivan,
+        employer=facts.employer,
+        channel=channel,
+        transaction_id=package.transaction_id,
+        received_at=received,
+        raw=data,
+        size=len(data),
+        digest=digest,
+        procedure_code=package.procedure_code,
+        schema_version=package.version,
+        signed_at=package.signed_at,
+        ivan_received_at=package.ivan_received_at,
+        signer_kind=_signer_kind(facts),
+        verdict=Verdict.ACCEPTED,
+        rows_total=len(package.rows),
+        callback_url=callback_url,
+        **_signer_fields(facts.signer),
+    )
+    if sqlscript.combines():
+        return _store_in_two_messages(submission, package, facts, submitter, office)
     # Plain INSERTs built once per model (core.fastinsert): the ORM's query compilation was
     # most of intake's CPU time.
     with transaction.atomic():
-        submission = insert(
-            Submission(
-                submitter=submitter,
-                submitted_by=user if getattr(user, "pk", None) else None,
-                ivan=facts.ivan,
-                employer=employer,
-                channel=channel,
-                transaction_id=package.transaction_id,
-                received_at=received,
-                raw=data,
-                size=len(data),
-                digest=digest,
-                procedure_code=package.procedure_code,
-                schema_version=package.version,
-                signed_at=package.signed_at,
-                ivan_received_at=package.ivan_received_at,
-                signer_kind=_signer_kind(facts),
-                verdict=Verdict.ACCEPTED,
-                rows_total=len(package.rows),
-                callback_url=callback_url,
-                **_signer_fields(facts.signer),
-            )
-        )
-        documents = [
-            onestop.DocumentReceived(name=form) for form in FORMS.get(package.procedure_code, ())
-        ]
-        documents += [onestop.DocumentReceived(name=a.name[:200]) for a in package.attachments]
+        insert(submission)
         dossier = onestop.receive_dossier(
-            office=office,
-            procedure_code=package.procedure_code,
-            channel="gateway",
-            applicant=onestop.Applicant(
-                name=name[:200], id_number=tax_code or package.employer.unit_code
-            ),
-            documents=documents,
-            at=received,
+            **_reception(package, facts, submitter, office, submission.received_at),
             external_ref=f"gw:{submission.pk}",
             fresh_ref=True,  # made from the submission inserted just above
-            note=f"{submitter.code}/{package.transaction_id}"[:300],
         )
         submission.dossier = dossier  # saved with the receipt below: one UPDATE, not two
-        insert_many(
-            [
-                SubmissionRow(
-                    submission=submission,
-                    number=row.number,
-                    kind=row.kind,
-                    personal_id=(row.personal_id or "")[:12],
-                    data=row.data,
-                )
-                for row in package.rows
-            ],
-            batch_size=500,
-        )
-        insert_many(
-            [
-                Attachment(
-                    submission=submission,
-                    name=a.name[:200],
-                    media_type=a.media_type[:100],
-                    size=len(a.content),
-                    digest=a.digest,
-                )
-                for a in package.attachments
-            ]
-        )
+        insert_many(_rows(submission, package), batch_size=500)
+        insert_many(_attachments(submission, package))
         now = timezone.now()
         submission.receipt_xml = signing.sign_as_agency(receipt_xml(submission, dossier))
         _save_receipt(submission, dossier)
-        insert_many(
+        insert_many(_events(submission, dossier, facts, now))
+    return submission
+
+
+def _store_in_two_messages(
+    submission: Submission,
+    package: formats.Package,
+    facts: _Facts,
+    submitter: Organisation,
+    office: Office,
+) -> Submission:
+    """The same rows as ``_accept``'s other path, in two messages to PostgreSQL
+    (``core.sqlscript``): the day's dossier number and three reserved ids, then — once the
+    receipt is signed — every INSERT and the COMMIT. Ten round trips become two; a replay's
+    unique violation or any error rolls the whole reception back, number included."""
+    reception = onestop.prepare_reception(
+        **_reception(package, facts, submitter, office, submission.received_at)
+    )
+    dossier, step = reception.dossier, reception.step
+    with sqlscript.transaction_script() as script:
+        numbered, reserved = script.run(
             [
-                SubmissionEvent(submission=submission, at=received, step=Step.RECEIVED),
-                SubmissionEvent(
-                    submission=submission,
-                    at=now,
-                    step=Step.VERIFIED,
-                    detail=f"{facts.signer.serial if facts.signer else ''}"[:500],
-                ),
-                SubmissionEvent(
-                    submission=submission, at=now, step=Step.RECEIPT, detail=dossier.code
-                ),
+                onestop.sequence_statement(office, reception.day),
+                reserve_ids([Submission, Dossier, DossierTransition]),
             ]
         )
+        submission.pk, dossier.pk, step.pk = reserved[0]
+        onestop.number(reception, numbered[0][0])
+        dossier.external_ref = f"gw:{submission.pk}"
+        submission.dossier = step.dossier = dossier
+        rows = _rows(submission, package)
+        attachments = _attachments(submission, package)
+        now = timezone.now()
+        submission.receipt_xml = signing.sign_as_agency(receipt_xml(submission, dossier))
+        events = _events(submission, dossier, facts, now)
+        script.run(
+            [
+                statement([dossier]),
+                statement([step], trust_save=True),
+                statement([submission]),
+                *([statement(rows)] if rows else []),
+                *([statement(attachments)] if attachments else []),
+                statement(events),
+            ],
+            commit=True,
+        )
+    mark_saved([submission, dossier, step, *rows, *attachments, *events])
+    onestop.announce(reception)  # committed: its listeners run now
     return submission
+
+
+def _reception(
+    package: formats.Package,
+    facts: _Facts,
+    submitter: Organisation,
+    office: Office,
+    received: dt.datetime,
+) -> dict[str, Any]:
+    """``onestop.receive_dossier``'s arguments for the dossier this package stands for."""
+    employer = facts.employer
+    name = employer.name if employer is not None else package.employer.name
+    tax_code = employer.tax_code if employer is not None else package.employer.tax_code
+    documents = [
+        onestop.DocumentReceived(name=form) for form in FORMS.get(package.procedure_code, ())
+    ]
+    documents += [onestop.DocumentReceived(name=a.name[:200]) for a in package.attachments]
+    return {
+        "office": office,
+        "procedure_code": package.procedure_code,
+        "channel": "gateway",
+        "applicant": onestop.Applicant(
+            name=name[:200], id_number=tax_code or package.employer.unit_code
+        ),
+        "documents": documents,
+        "at": received,
+        "note": f"{submitter.code}/{package.transaction_id}"[:300],
+    }
+
+
+def _rows(submission: Submission, package: formats.Package) -> list[SubmissionRow]:
+    return [
+        SubmissionRow(
+            submission=submission,
+            number=row.number,
+            kind=row.kind,
+            personal_id=(row.personal_id or "")[:12],
+            data=row.data,
+        )
+        for row in package.rows
+    ]
+
+
+def _attachments(submission: Submission, package: formats.Package) -> list[Attachment]:
+    return [
+        Attachment(
+            submission=submission,
+            name=a.name[:200],
+            media_type=a.media_type[:100],
+            size=len(a.content),
+            digest=a.digest,
+        )
+        for a in package.attachments
+    ]
+
+
+def _events(
+    submission: Submission, dossier: Dossier, facts: _Facts, now: dt.datetime
+) -> list[SubmissionEvent]:
+    return [
+        SubmissionEvent(submission=submission, at=submission.received_at, step=Step.RECEIVED),
+        SubmissionEvent(
+            submission=submission,
+            at=now,
+            step=Step.VERIFIED,
+            detail=f"{facts.signer.serial if facts.signer else ''}"[:500],
+        ),
+        SubmissionEvent(submission=submission, at=now, step=Step.RECEIPT, detail=dossier.code),
+    ]
 
 
 def _save_receipt(submission: Submission, dossier: Dossier) -> None:
@@ -559,7 +626,7 @@ def _save_receipt(submission: Submission, dossier: Dossier) -> None:
 def _after_accept(submission_id: int, callback_url: str | None = None) -> None:
     from ansinh.gateway import tasks
 
-    tasks.process_submission.enqueue(submission_id)
+    tasks.process_submission(submission_id)  # a huey task: calling it enqueues it
     if callback_url is None or callback_url:  # read only when there may be one to push
         sub = Submission.objects.only("callback_url").get(pk=submission_id)
         if sub.callback_url:

@@ -318,6 +318,131 @@ def _validate_applicant(applicant: Applicant, documents: list[DocumentReceived])
     errors.raise_if_any()
 
 
+@dataclass
+class Reception:
+    """A dossier and its first step, checked and built but not yet numbered or stored:
+    what :func:`receive_dossier` writes, for a caller that stores them with its own rows
+    (the gateway's one-message intake on PostgreSQL, ``gateway.services``)."""
+
+    dossier: Dossier
+    step: DossierTransition
+    day: dt.date
+    actor: Any = None
+
+
+def prepare_reception(
+    *,
+    office: Office,
+    procedure_code: str,
+    channel: str,
+    applicant: Applicant,
+    documents: Iterable[DocumentReceived] = (),
+    actor: Any = None,
+    at: dt.datetime | None = None,
+    external_ref: str = "",
+    department_code: str | None = None,
+    note: str = "",
+) -> Reception:
+    """Every check of a reception and the rows it will write, without writing (reads only
+    the memoised catalogue and the office's departments). Number it with :func:`number`."""
+    if channel not in Channel.values:
+        raise DomainError(
+            "unknown_channel",
+            "channel",
+            f"Kênh tiếp nhận không hợp lệ: {channel}.",
+            f"Unknown reception channel: {channel}.",
+        )
+    procedure = _procedures.get(
+        procedure_code, lambda: Procedure.objects.filter(code=procedure_code, active=True).first()
+    )
+    if procedure is None:
+        raise NotFound(
+            "unknown_procedure",
+            "procedure_code",
+            f"Không có thủ tục mã {procedure_code}.",
+            f"There is no procedure with code {procedure_code}.",
+        )
+    docs = list(documents)
+    _validate_applicant(applicant, docs)
+    _check_actor(actor, office)
+    received = _now(at)
+    hours = office.hours
+    day = timezone.localtime(received).date()
+    version = _procedures.get((procedure.pk, day), lambda: procedure_version_on(procedure, day))
+    department = _department(office, department_code, "department_code")
+    due = compute_due(received, version.deadline, hours)
+    dossier = Dossier(
+        procedure=procedure,
+        procedure_version=version,
+        channel=channel,
+        receiving_office=office,
+        office=office,
+        province_code=office.province_code,
+        department=department,
+        applicant_name=applicant.name.strip(),
+        applicant_id=applicant.id_number,
+        applicant_address=applicant.address,
+        applicant_phone=applicant.phone,
+        applicant_email=applicant.email,
+        documents=[{"name": d.name, "copies": d.copies, "original": d.original} for d in docs],
+        external_ref=external_ref,
+        received_at=received,
+        counted_from=counting_start(received, hours),
+        due_at=due,
+        warning=classify(due, timezone.now()),
+        created_by=actor,
+    )
+    step = DossierTransition(
+        dossier=dossier,
+        at=received,
+        action=Action.RECEIVE,
+        from_state="",
+        to_state=DossierState.RECEIVED,
+        actor=actor,
+        actor_name=_actor_name(actor),
+        to_office=office,
+        to_department=department,
+        note=note,
+        due_at=due,
+    )
+    return Reception(dossier, step, day, actor)
+
+
+def number(reception: Reception, sequence: int) -> None:
+    """Give the prepared dossier its code from the office's number of the day."""
+    dossier = reception.dossier
+    dossier.code = dossier_code(dossier.receiving_office, reception.day, sequence)
+
+
+def sequence_statement(office: Office, day: dt.date) -> tuple[str, list[Any]]:
+    """The day's next number for the office in one statement (PostgreSQL: created on the day's
+    first reception, incremented after — the row lock serialises concurrent receptions until
+    their transactions end, as :func:`_next_sequence` does)."""
+    table = connection.ops.quote_name(DailySequence._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (office_id, day, last) VALUES (%s, %s, 1) "  # noqa: S608
+        f"ON CONFLICT (office_id, day) DO UPDATE SET last = {table}.last + 1 RETURNING last"
+    )
+    return sql, [office.pk, connection.ops.adapt_datefield_value(day)]
+
+
+def announce(reception: Reception) -> None:
+    """What a reception does once stored: the audit entry of a staff member's reception and,
+    after commit, the listeners (:func:`_announce`). Call it within the storing transaction,
+    or right after it committed."""
+    dossier, step, actor = reception.dossier, reception.step, reception.actor
+    if actor is not None:
+        audit(
+            actor=actor,
+            action=AuditAction.CREATE,
+            object_type="dossier",
+            object_id=str(dossier.pk),
+            detail={"procedure": dossier.procedure.code, "channel": dossier.channel},
+            channel="web",
+        )
+    _announce(dossier, step)
+
+
 def receive_dossier(
     *,
     office: Office,
@@ -352,97 +477,34 @@ def receive_dossier(
                     "This reference was already used for a different dossier.",
                 )
             return found
-    if channel not in Channel.values:
-        raise DomainError(
-            "unknown_channel",
-            "channel",
-            f"Kênh tiếp nhận không hợp lệ: {channel}.",
-            f"Unknown reception channel: {channel}.",
-        )
-    procedure = _procedures.get(
-        procedure_code, lambda: Procedure.objects.filter(code=procedure_code, active=True).first()
+    reception = prepare_reception(
+        office=office,
+        procedure_code=procedure_code,
+        channel=channel,
+        applicant=applicant,
+        documents=documents,
+        actor=actor,
+        at=at,
+        external_ref=external_ref,
+        department_code=department_code,
+        note=note,
     )
-    if procedure is None:
-        raise NotFound(
-            "unknown_procedure",
-            "procedure_code",
-            f"Không có thủ tục mã {procedure_code}.",
-            f"There is no procedure with code {procedure_code}.",
-        )
-    docs = list(documents)
-    _validate_applicant(applicant, docs)
-    _check_actor(actor, office)
-    received = _now(at)
-    hours = office.hours
-    day = timezone.localtime(received).date()
-    version = _procedures.get((procedure.pk, day), lambda: procedure_version_on(procedure, day))
-    department = _department(office, department_code, "department_code")
-    due = compute_due(received, version.deadline, hours)
     # ``fresh_ref``: the caller's own transaction holds the whole reception (the gateway's
     # submission and its dossier stand or fall together), so no savepoint of our own — two
     # round trips fewer; any error here still rolls the caller's transaction back.
     with transaction.atomic(savepoint=not fresh_ref):
-        code = dossier_code(office, day, _next_sequence(office, day))
+        number(reception, _next_sequence(office, reception.day))
         try:
             # A savepoint only when a racing twin may hold the same reference.
             with transaction.atomic() if external_ref and not fresh_ref else nullcontext():
-                dossier = insert(
-                    Dossier(
-                        code=code,
-                        procedure=procedure,
-                        procedure_version=version,
-                        channel=channel,
-                        receiving_office=office,
-                        office=office,
-                        province_code=office.province_code,
-                        department=department,
-                        applicant_name=applicant.name.strip(),
-                        applicant_id=applicant.id_number,
-                        applicant_address=applicant.address,
-                        applicant_phone=applicant.phone,
-                        applicant_email=applicant.email,
-                        documents=[
-                            {"name": d.name, "copies": d.copies, "original": d.original}
-                            for d in docs
-                        ],
-                        external_ref=external_ref,
-                        received_at=received,
-                        counted_from=counting_start(received, hours),
-                        due_at=due,
-                        warning=classify(due, timezone.now()),
-                        created_by=actor,
-                    )
-                )
+                dossier = insert(reception.dossier)
         except IntegrityError:
             if external_ref and not fresh_ref:  # a concurrent twin with this reference won
                 return Dossier.objects.get(receiving_office=office, external_ref=external_ref)
             raise
-        step = insert(
-            DossierTransition(
-                dossier=dossier,
-                at=received,
-                action=Action.RECEIVE,
-                from_state="",
-                to_state=DossierState.RECEIVED,
-                actor=actor,
-                actor_name=_actor_name(actor),
-                to_office=office,
-                to_department=department,
-                note=note,
-                due_at=due,
-            ),
-            trust_save=True,  # its save() only refuses updates
-        )
-        if actor is not None:
-            audit(
-                actor=actor,
-                action=AuditAction.CREATE,
-                object_type="dossier",
-                object_id=str(dossier.pk),
-                detail={"procedure": procedure.code, "channel": channel},
-                channel="web",
-            )
-        _announce(dossier, step)
+        reception.step.dossier = dossier  # its id, now known
+        insert(reception.step, trust_save=True)  # its save() only refuses updates
+        announce(reception)
     return dossier
 
 

@@ -18,10 +18,14 @@ one by one inside ``transaction.atomic()``: the same effects, the round trips as
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from django.conf import settings
 from django.db import connections, transaction
 from psycopg.adapt import Transformer
 
@@ -56,9 +60,11 @@ class Script:
             self._done = commit
             return out
         begins = not self._open
+        if begins:
+            self.connection.ensure_connection()
         parts = ["BEGIN"] if begins else []
         params: list[Any] = []
-        for sql, values in statements:
+        for sql, values in prepared(self.connection, statements):
             parts.append(sql)
             params.extend(values)
         if commit:
@@ -82,6 +88,75 @@ class Script:
             self._open = False
             with self.connection.cursor() as cursor:
                 cursor.execute("ROLLBACK")
+
+
+# --- prepared statements ------------------------------------------------------------------------
+
+#: Names of the statements prepared on each open session (psycopg connection → names). A
+#: prepared statement lasts as long as the database session; a ROLLBACK does not undo it.
+_prepared: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+_unsure: weakref.WeakSet[Any] = weakref.WeakSet()
+
+#: Statements with more parameters than this (a 1,000-row INSERT) are sent as they are: each
+#: row count would be a statement of its own to prepare, used once.
+PREPARE_MAX_PARAMS = 200
+
+
+def prepared(conn: Any, statements: Sequence[Statement]) -> list[Statement]:
+    """The statements as ``EXECUTE`` of statements prepared once on this database session
+    (``SQL_PREPARED_STATEMENTS``, on by default): the server then neither parses nor plans them
+    again — for the gateway's reception, ≈ 0.4 of its 1.45 ms per dossier. Parameters still
+    travel as literals (client-side binding). Those not yet prepared on the session are prepared
+    together in a message of their own, once per connection. Switch it off behind a pooler that
+    shares server sessions between clients (PgBouncer in transaction mode)."""
+    if not getattr(settings, "SQL_PREPARED_STATEMENTS", True):
+        return list(statements)
+    raw = conn.connection
+    if raw in _unsure:
+        _prepared.pop(raw, None)
+    done = _prepared.setdefault(raw, set())
+    out: list[Statement] = []
+    missing: dict[str, str] = {}
+    for sql, params in statements:
+        form = _prepared_form(sql, len(params)) if len(params) <= PREPARE_MAX_PARAMS else None
+        if form is None:
+            out.append((sql, params))
+            continue
+        name, prepare, execute = form
+        if name not in done:
+            missing[name] = prepare
+        out.append((execute, params))
+    if missing:
+        texts = list(missing.values())
+        if raw in _unsure:
+            # An earlier PREPARE message failed part way: start again from none.
+            texts.insert(0, "DEALLOCATE ALL")
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(";\n".join(texts))
+        except Exception:
+            # Some of them may exist now: forget them all and deallocate before preparing again.
+            _prepared.pop(raw, None)
+            _unsure.add(raw)
+            raise
+        _unsure.discard(raw)
+        done.update(missing)
+    return out
+
+
+@functools.lru_cache(maxsize=512)
+def _prepared_form(sql: str, count: int) -> tuple[str, str, str] | None:
+    """(name, ``PREPARE …``, ``EXECUTE …(%s, …)``), or None for a text that is not a plain
+    statement with ``count`` ``%s`` placeholders (or that already holds ``$n`` parameters)."""
+    pieces = sql.split("%s")
+    if len(pieces) - 1 != count or any("%" in p or "$" in p for p in pieces):
+        return None
+    if not sql.lstrip().upper().startswith(("INSERT", "UPDATE", "SELECT", "WITH", "DELETE")):
+        return None
+    name = "ansinh_" + hashlib.sha256(sql.encode()).hexdigest()[:24]
+    numbered = pieces[0] + "".join(f"${i}{p}" for i, p in enumerate(pieces[1:], 1))
+    args = f"({', '.join(['%s'] * count)})" if count else ""
+    return name, f"PREPARE {name} AS {numbered}", f"EXECUTE {name}{args}"
 
 
 #: Message texts by their statements' texts: the same shape of message recurs with every call.
@@ -108,12 +183,20 @@ def _merged(cursor: Any, parts: list[str], params: list[Any]) -> bytes | None:
     return template % tuple(b"NULL" if p is None else to_literal(p) for p in params)
 
 
+_TUPLES_OK = 2  # psycopg.pq.ExecStatus.TUPLES_OK: a result with rows (possibly none)
+
+
 def _all_results(cursor: Any) -> list[list[Any]]:
-    """Every statement's rows from a multi-statement message (psycopg: one result set each)."""
-    out = [cursor.fetchall() if cursor.description else []]
-    while cursor.nextset():
-        out.append(cursor.fetchall() if cursor.description else [])
-    return out
+    """Every statement's rows from a multi-statement message. psycopg has received them all (and
+    raised on the first error) when ``execute`` returns; they are told apart by result status,
+    as ``description`` would build column objects on every call."""
+    raw = cursor.cursor
+    out = []
+    while True:
+        result = raw.pgresult
+        out.append(raw.fetchall() if result is not None and result.status == _TUPLES_OK else [])
+        if not raw.nextset():
+            return out
 
 
 def combines(using: str = "default") -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from ansinh.core import sqlscript
@@ -88,25 +88,58 @@ def test_no_run_after_commit(table: str) -> None:
             script.run([(f"SELECT 1 FROM {table}", [])])  # noqa: S608
 
 
+def _two_runs(table: str, first_id: int) -> None:
+    with sqlscript.transaction_script() as script:
+        script.run(
+            [
+                (f"INSERT INTO {table} (id, name) VALUES (%s, %s)", [first_id, "a"]),  # noqa: S608
+                (f"INSERT INTO {table} (id, name) VALUES (%s, %s)", [first_id + 1, "b"]),  # noqa: S608
+            ]
+        )
+        script.run([(f"SELECT max(id) FROM {table}", [])], commit=True)  # noqa: S608
+
+
 def test_messages_on_postgresql(table: str) -> None:
-    """One message per run on PostgreSQL (BEGIN and COMMIT ride along); one statement per
-    message elsewhere."""
-    with CaptureQueriesContext(connection) as queries:
-        with sqlscript.transaction_script() as script:
-            script.run(
-                [
-                    (f"INSERT INTO {table} (id, name) VALUES (%s, %s)", [1, "a"]),  # noqa: S608
-                    (f"INSERT INTO {table} (id, name) VALUES (%s, %s)", [2, "b"]),  # noqa: S608
-                ]
-            )
-            script.run([(f"SELECT max(id) FROM {table}", [])], commit=True)  # noqa: S608
-    sent = [q["sql"] for q in queries.captured_queries]
+    """One message per run on PostgreSQL (BEGIN and COMMIT ride along), the statements
+    prepared once per session; one statement per message elsewhere."""
+    with CaptureQueriesContext(connection) as first:
+        _two_runs(table, 1)
+    with CaptureQueriesContext(connection) as again:
+        _two_runs(table, 3)
+    sent = [q["sql"] for q in again.captured_queries]
     if PG:
         assert len(sent) == 2
-        assert sent[0].startswith("BEGIN;") and sent[1].endswith("COMMIT")
+        assert sent[0].startswith("BEGIN;\nEXECUTE ansinh_") and sent[1].endswith("COMMIT")
+        prepares = [q["sql"] for q in first.captured_queries if q["sql"].startswith("PREPARE")]
+        assert len(prepares) == 2  # the INSERT and the SELECT, each once
     else:
         assert len([s for s in sent if s.startswith(("INSERT", "SELECT"))]) == 3
-    assert _rows(table) == [(1, "a"), (2, "b")]
+    assert _rows(table) == [(1, "a"), (2, "b"), (3, "a"), (4, "b")]
+
+
+@pytest.mark.skipif(not PG, reason="prepared statements of PostgreSQL")
+def test_unprepared_when_switched_off(table: str, settings) -> None:
+    settings.SQL_PREPARED_STATEMENTS = False
+    with CaptureQueriesContext(connection) as sent:
+        _two_runs(table, 1)
+    texts = [q["sql"] for q in sent.captured_queries]
+    assert len(texts) == 2 and "INSERT INTO core_script_probe" in texts[0]
+
+
+@pytest.mark.skipif(not PG, reason="prepared statements of PostgreSQL")
+def test_a_failed_prepare_is_recovered_from(table: str) -> None:
+    """A PREPARE message that fails part way leaves some statements prepared and some not:
+    the next one starts again from none instead of preparing a name twice."""
+    good = (f"SELECT count(*) FROM {table} WHERE id > %s", [0])  # noqa: S608
+    bad = ("SELECT * FROM core_no_such_table WHERE id = %s", [1])
+    with pytest.raises(ProgrammingError), sqlscript.transaction_script() as script:
+        script.run([good, bad])
+    with sqlscript.transaction_script() as script:
+        assert script.run([good], commit=True) == [[(0,)]]
+    with CaptureQueriesContext(connection) as sent:
+        with sqlscript.transaction_script() as script:
+            assert script.run([good], commit=True) == [[(0,)]]
+    assert len(sent.captured_queries) == 1  # prepared since: no PREPARE again
 
 
 def test_inside_an_atomic_block_joins_it(table: str) -> None:

@@ -127,6 +127,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The hot write paths prepare their statements once per database session (core.sqlscript);
+# set SQL_PREPARED_STATEMENTS=0 behind a pooler that shares sessions (PgBouncer, transaction mode).
+SQL_PREPARED_STATEMENTS = os.environ.get("SQL_PREPARED_STATEMENTS", "1") != "0"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "access.User"

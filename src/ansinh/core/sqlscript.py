@@ -60,8 +60,6 @@ class Script:
             self._done = commit
             return out
         begins = not self._open
-        if begins:
-            self.connection.ensure_connection()
         parts = ["BEGIN"] if begins else []
         params: list[Any] = []
         for sql, values in prepared(self.connection, statements):
@@ -111,6 +109,7 @@ def prepared(conn: Any, statements: Sequence[Statement]) -> list[Statement]:
     shares server sessions between clients (PgBouncer in transaction mode)."""
     if not getattr(settings, "SQL_PREPARED_STATEMENTS", True):
         return list(statements)
+    conn.ensure_connection()
     raw = conn.connection
     if raw in _unsure:
         _prepared.pop(raw, None)

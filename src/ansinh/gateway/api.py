@@ -23,6 +23,7 @@ from ninja.responses import Status
 
 from ansinh.access.auth import BearerToken, VerifiedSession, hash_token
 from ansinh.access.models import ApiToken, Organisation, OrganisationKind, User
+from ansinh.core import sqlscript
 from ansinh.core.errors import DomainError, Forbidden, NotFound
 from ansinh.core.memo import Memo
 from ansinh.gateway import callbacks, services, signing
@@ -110,6 +111,8 @@ def token_user(token: str) -> Any:
         ops.adapt_datetimefield_value(now - dt.timedelta(seconds=60)),
         hash_token(token),
     ]
+    if connection.vendor == "postgresql":  # planned once per session (core.sqlscript)
+        ((sql, params),) = sqlscript.prepared(connection, [(sql, params)])
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

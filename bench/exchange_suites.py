@@ -41,6 +41,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--threads", type=int, default=4, help="client threads per direction")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
+    parser.add_argument(
+        "--server", default="gunicorn", choices=("gunicorn", "granian"),
+        help="WSGI server of both sides (granian: --workers processes × --server-threads"
+        " blocking threads)",
+    )  # fmt: skip
     parser.add_argument("--worker-class", default="gthread", choices=("sync", "gthread"))
     parser.add_argument("--server-threads", type=int, default=4, help="gthread threads")
     parser.add_argument("--one-way", action="store_true", help="only centre → insurance")
@@ -122,15 +127,24 @@ class Side:
         return done.stdout
 
     def start(self, args: argparse.Namespace) -> None:
-        cmd = [
-            str(VENV_BIN / "gunicorn"), "ansinh.wsgi", "-b", f"127.0.0.1:{self.port}",
-            "-w", str(args.workers), "-k", args.worker_class, "--log-level", "warning", "--preload",
-        ]  # fmt: skip
-        conf = self.dir / "gunicorn_conf.py"
-        conf.write_text(_WARM)
-        cmd += ["-c", str(conf)]
-        if args.worker_class == "gthread":
-            cmd += ["--threads", str(args.server_threads)]
+        if args.server == "granian":
+            cmd = [
+                str(VENV_BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1",
+                "--port", str(self.port), "--workers", str(args.workers),
+                "--blocking-threads", str(args.server_threads), "--no-ws",
+                "--log-level", "warning", "ansinh.wsgi:application",
+            ]  # fmt: skip
+        else:
+            cmd = [
+                str(VENV_BIN / "gunicorn"), "ansinh.wsgi", "-b", f"127.0.0.1:{self.port}",
+                "-w", str(args.workers), "-k", args.worker_class, "--log-level", "warning",
+                "--preload",
+            ]  # fmt: skip
+            conf = self.dir / "gunicorn_conf.py"
+            conf.write_text(_WARM)
+            cmd += ["-c", str(conf)]
+            if args.worker_class == "gthread":
+                cmd += ["--threads", str(args.server_threads)]
         self.server = subprocess.Popen(cmd, env=self.env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -276,7 +290,8 @@ def run_exchange_suite(argv: list[str], *, machine: Any, **_: Any) -> None:
         "log_entries": {k: v["checked"] for k, v in verified.items()},
         "threads": args.threads,
         "workers": args.workers,
-        "worker_class": args.worker_class,
+        "server": args.server,
+        "worker_class": args.worker_class if args.server == "gunicorn" else "",
         "seconds": args.seconds,
         "load": load,
         "machine": machine(),

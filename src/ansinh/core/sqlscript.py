@@ -67,14 +67,8 @@ class Script:
             params.extend(values)
         if commit:
             parts.append("COMMIT")
-        with self.connection.cursor() as cursor:
-            self._open = True
-            query = _merged(cursor, parts, params)
-            if query is None:
-                cursor.execute(";\n".join(parts), params)
-            else:
-                cursor.execute(query)
-            results = _all_results(cursor)
+        self._open = True
+        results = send(self.connection, parts, params)
         if commit:
             self._open, self._done = False, True
         # BEGIN and COMMIT have results of their own: keep the statements' only.
@@ -180,6 +174,17 @@ def _merged(cursor: Any, parts: list[str], params: list[Any]) -> bytes | None:
         return None
     to_literal = Transformer.from_context(cursor.cursor).as_literal
     return template % tuple(b"NULL" if p is None else to_literal(p) for p in params)
+
+
+def send(conn: Any, parts: Sequence[str], params: Sequence[Any]) -> list[list[Any]]:
+    """One message of statements (PostgreSQL) and every statement's rows, in order."""
+    with conn.cursor() as cursor:
+        query = _merged(cursor, list(parts), list(params))
+        if query is None:
+            cursor.execute(";\n".join(parts), params)
+        else:
+            cursor.execute(query)
+        return _all_results(cursor)
 
 
 _TUPLES_OK = 2  # psycopg.pq.ExecStatus.TUPLES_OK: a result with rows (possibly none)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import os
 from pathlib import Path
 
 from cryptography import x509
@@ -160,10 +161,17 @@ def signing_key() -> PrivateKey:
     return _load_private(*_key_stamp())
 
 
+@functools.cache
+def _key_path(configured: str, data_dir: str) -> str:
+    return str(Path(configured) if configured else Path(data_dir) / "exchange" / "signing_key.pem")
+
+
 def _key_stamp() -> tuple[str, float]:
-    path = key_file()
+    """The key file and its modification time, read on every signature (a replaced key is
+    used at once); the path is built once per setting (``pathlib`` cost as much as the stat)."""
+    path = _key_path(getattr(settings, "EXCHANGE_KEY_FILE", ""), str(settings.DATA_DIR))
     try:
-        mtime = path.stat().st_mtime
+        mtime = os.stat(path).st_mtime
     except FileNotFoundError as exc:
         raise DomainError(
             "exchange_not_initialised",
@@ -172,4 +180,4 @@ def _key_stamp() -> tuple[str, float]:
             "The exchange identity is not set up: run `ansinh exchange init`.",
             status=503,
         ) from exc
-    return str(path), mtime
+    return path, mtime

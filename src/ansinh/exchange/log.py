@@ -14,6 +14,7 @@ exchange log-head``) and kept elsewhere, so even a rewrite of the whole chain sh
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -24,7 +25,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ansinh.core import appendonly
+from ansinh.core import appendonly, sqlscript
+from ansinh.exchange import txn
 from ansinh.exchange.models import LogCheckpoint, LogEntry, LogHead
 from ansinh.exchange.signatures import SIGNED_HEADERS
 
@@ -88,6 +90,23 @@ def entry_hash(prev_hash: str, e: LogEntry | Appended) -> str:
     return hashlib.sha256(data.encode()).hexdigest()
 
 
+#: What :func:`entry_hash` hashes starts with these bytes, then the previous hash (64 hex
+#: digits: JSON writes them as they are), then :func:`hash_tail`.
+HASH_HEAD = b'["'
+
+
+def hash_tail(e: LogEntry | Appended) -> bytes:
+    """The bytes :func:`entry_hash` hashes after the previous hash, so that the database can
+    chain an entry to a head it reads itself: ``SHA-256(HASH_HEAD + prev_hash + tail)`` is
+    ``entry_hash(prev_hash, e)`` (tested on awkward values)."""
+    at = e.at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    fields = [
+        at, e.direction, e.kind, e.message_id, e.client, e.service, e.method, e.target,
+        e.status, e.outcome, e.headers, e.body_sha256,
+    ]  # fmt: skip
+    return ('",' + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))[1:]).encode()
+
+
 def _head() -> LogHead:
     head = LogHead.objects.select_for_update().filter(pk=1).first()
     if head is None:
@@ -115,23 +134,13 @@ def _lock_head(cursor: Any) -> tuple[str, int]:
     return row[0], row[1]
 
 
-def append(
-    records: Iterable[Record], *, also: tuple[str, list[Any]] | None = None
-) -> list[Appended]:
-    """Append in order, chained to the current head (inside the caller's transaction if any:
-    the entries commit with what they record, and a failure here fails that transaction — no
-    savepoint of its own). Plain SQL — the head locked, then the entries inserted and the head
-    moved (one statement on PostgreSQL, two on SQLite) — because this runs for every message
-    on each side and the ORM's statement building was a third of it. ``also``: one more
-    ``INSERT … VALUES`` (no RETURNING) to run with them — the provider's stored answer — inside
-    the same statement on PostgreSQL."""
+def _entries(records: Iterable[Record]) -> list[Appended]:
     now = timezone.now()
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        prev, _last_id = _lock_head(cursor)
-        entries = []
-        for r in records:
-            body = bytes(r.body or b"")
-            e = Appended(
+    entries = []
+    for r in records:
+        body = bytes(r.body or b"")
+        entries.append(
+            Appended(
                 at=(r.at or now).astimezone(dt.UTC),
                 direction=r.direction,
                 kind=r.kind,
@@ -145,42 +154,127 @@ def append(
                 headers=evidence_headers(r.headers),
                 body=body,
                 body_sha256=hashlib.sha256(body).hexdigest(),
-                prev_hash=prev,
+                prev_hash="",
             )
-            e.hash = prev = entry_hash(e.prev_hash, e)
-            entries.append(e)
-        if not entries:
-            if also is not None:
-                cursor.execute(*also)
-            return []
-        adapt = connection.ops.adapt_datetimefield_value
-        row = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
-        params: list[Any] = []
+        )
+    return entries
+
+
+def _values(entries: list[Appended], columns: tuple[str, ...]) -> list[Any]:
+    adapt = connection.ops.adapt_datetimefield_value
+    params: list[Any] = []
+    for e in entries:
+        values = [getattr(e, c) for c in columns]
+        values[0] = adapt(e.at)
+        params.extend(values)
+    return params
+
+
+Statement = tuple[str, list[Any]]
+
+_ENSURE_HEAD = (
+    "INSERT INTO exchange_loghead (id, hash, last_id) VALUES (1, %s, 0) ON CONFLICT (id) DO NOTHING"
+)
+_LOCK_HEAD = "SELECT 1 FROM exchange_loghead WHERE id = 1 FOR UPDATE"
+
+
+def chain_statements(
+    records: Iterable[Record], *, also: Statement | None = None
+) -> tuple[list[Appended], list[Statement]]:
+    """PostgreSQL: the statements that append ``records`` — the head row made sure of and
+    locked, then one statement that reads the head, chains every entry to it (``sha256`` in
+    the database over :data:`HASH_HEAD`, the previous hash and :func:`hash_tail`: the same
+    bytes :func:`entry_hash` hashes), inserts them, moves the head and runs ``also``. Nothing
+    of the chain needs to come back to Python before the INSERT, so the whole append travels
+    in one message with the transaction's other statements (``core.sqlscript``); the head stays
+    locked only while the server runs that message. The last statement returns (id, prev_hash,
+    hash) per entry: :func:`chained` puts them on the entries."""
+    entries = _entries(records)
+    if not entries:
+        return [], ([also] if also else [])
+    step_params: list[Any] = []
+    for e in entries:
+        step_params += [HASH_HEAD, hash_tail(e)]
+    extra_sql, extra_params = (also[0], list(also[1])) if also else ("", [])
+    params = [*step_params, *_values(entries, _COLUMNS[:-2]), *extra_params]
+    sql = _chain_sql(len(entries), extra_sql)
+    return entries, [(_ENSURE_HEAD, [GENESIS]), (_LOCK_HEAD, []), (sql, params)]
+
+
+@functools.lru_cache(maxsize=32)
+def _chain_sql(count: int, extra: str) -> str:
+    """The statement of :func:`chain_statements` for ``count`` entries (and ``extra``)."""
+    steps = ["e0 AS (SELECT hash AS h FROM exchange_loghead WHERE id = 1)"]
+    for i in range(1, count + 1):
+        prev = f"e{i - 1}"
+        step = f"e{i} AS (SELECT encode(sha256(%s::bytea || convert_to({prev}.h, 'UTF8')"
+        steps.append(step + f" || %s::bytea), 'hex') AS h FROM {prev})")
+    row_sql = ", ".join(["%s"] * (len(_COLUMNS) - 2))
+    rows = ", ".join(
+        f"({row_sql}, (SELECT h FROM e{i - 1}), (SELECT h FROM e{i}))"  # noqa: S608
+        for i in range(1, count + 1)
+    )
+    extra_sql = f", extra AS ({extra})" if extra else ""
+    # Constant column names, CTE names and placeholders only; the values go as parameters.
+    return (
+        f"WITH {', '.join(steps)}, ins AS (INSERT INTO exchange_logentry ({', '.join(_COLUMNS)})"  # noqa: S608
+        f" VALUES {rows} RETURNING id, prev_hash, hash), head AS (UPDATE exchange_loghead SET"
+        f" hash = (SELECT h FROM e{count}), last_id = (SELECT max(id) FROM ins)"
+        f" WHERE id = 1){extra_sql} SELECT id, prev_hash, hash FROM ins ORDER BY id"
+    )
+
+
+def chained(entries: list[Appended], rows: list[Any]) -> list[Appended]:
+    """Put the ids and hashes the database gave (``chain_statements``) on the entries."""
+    if len(rows) != len(entries):
+        raise RuntimeError("the message log returned another number of entries")
+    for e, (pk, prev_hash, hash_) in zip(entries, rows, strict=True):
+        e.pk, e.prev_hash, e.hash = pk, prev_hash, hash_
+    return entries
+
+
+def append(records: Iterable[Record], *, also: Statement | None = None) -> list[Appended]:
+    """Append in order, chained to the current head, inside the caller's transaction if there
+    is one (the entries commit with what they record, and a failure here fails that
+    transaction — no savepoint of its own), else in a transaction of their own. ``also``: one
+    more ``INSERT … VALUES`` (no RETURNING) to run with them — the provider's stored answer.
+
+    Plain SQL, because this runs for every message on each side and the ORM's statement
+    building was a third of it. PostgreSQL: :func:`chain_statements` — one message, BEGIN and
+    COMMIT included, outside a transaction. SQLite: the head read (the write lock is the
+    database's), the entries hashed here, inserted and the head moved."""
+    if connection.vendor == "postgresql":
+        entries, statements = chain_statements(records, also=also)
+        if sqlscript.combines():
+            with sqlscript.transaction_script() as script:  # prepares the statements itself
+                results = script.run(statements, commit=True)
+        else:
+            results = []
+            statements = txn.prepared(statements)
+            with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+                for sql, params in statements:
+                    cursor.execute(sql, params)
+                    results.append(cursor.fetchall() if cursor.description else [])
+        return chained(entries, results[-1]) if entries else []
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        prev, _last_id = _lock_head(cursor)
+        entries = _entries(records)
         for e in entries:
-            values = [getattr(e, c) for c in _COLUMNS]
-            values[0] = adapt(e.at)
-            params.extend(values)
+            e.prev_hash = prev
+            e.hash = prev = entry_hash(e.prev_hash, e)
+        if also is not None:
+            cursor.execute(*also)
+        if not entries:
+            return []
+        row = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
         # Constant column names and placeholders only; the values go as parameters.
         columns, rows = ", ".join(_COLUMNS), ", ".join([row] * len(entries))
         insert = f"INSERT INTO exchange_logentry ({columns}) VALUES {rows} RETURNING id"  # noqa: S608
-        if connection.vendor == "postgresql":
-            # One round trip: the head moves in the same statement as the inserts (and the
-            # extra INSERT: every data-modifying part of a WITH runs, read or not).
-            extra_sql, extra_params = (f", extra AS ({also[0]})", also[1]) if also else ("", [])
-            cursor.execute(
-                f"WITH ins AS ({insert}), head AS (UPDATE exchange_loghead SET hash = %s,"  # noqa: S608
-                f" last_id = (SELECT max(id) FROM ins) WHERE id = 1){extra_sql} SELECT id FROM ins",
-                [*params, prev, *extra_params],
-            )
-            ids = sorted(r[0] for r in cursor.fetchall())
-        else:
-            if also is not None:
-                cursor.execute(*also)
-            cursor.execute(insert, params)
-            ids = sorted(r[0] for r in cursor.fetchall())
-            cursor.execute(
-                "UPDATE exchange_loghead SET hash = %s, last_id = %s WHERE id = 1", [prev, ids[-1]]
-            )
+        cursor.execute(insert, _values(entries, _COLUMNS))
+        ids = sorted(r[0] for r in cursor.fetchall())
+        cursor.execute(
+            "UPDATE exchange_loghead SET hash = %s, last_id = %s WHERE id = 1", [prev, ids[-1]]
+        )
         for e, pk in zip(entries, ids, strict=True):
             e.pk = pk
         return entries

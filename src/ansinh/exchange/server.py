@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from ansinh.core.errors import DomainError
-from ansinh.exchange import errors, keys, log, registry, selectors, signatures
+from ansinh.exchange import errors, keys, log, registry, selectors, signatures, txn
 from ansinh.exchange.ids import MemberId
 from ansinh.exchange.models import Direction, Identity, Kind, Nonce, Peer, Received
 from ansinh.exchange.registry import ServiceRequest, ServiceResponse
@@ -133,23 +133,26 @@ _RECEIVED = (
 )
 
 
-def _claim(peer: Peer, verified: signatures.Verified,
-           message_id: str) -> tuple[bool, _StoredRow | None]:  # fmt: skip
+def _claim(peer: Peer, verified: signatures.Verified, message_id: str,
+           msgs: txn.Messages) -> tuple[bool, _StoredRow | None]:  # fmt: skip
     """Record the nonce — False if this peer used it before (a replay; a concurrent twin waits
     for the first's commit and inserts nothing) — and read the answer already stored for the
-    message id. One round trip on PostgreSQL."""
+    message id. One statement on PostgreSQL, sent with the BEGIN (``txn``)."""
     params = [peer.pk, verified.nonce[:64],
               connection.ops.adapt_datetimefield_value(verified.created)]  # fmt: skip
+    if connection.vendor == "postgresql":
+        [[(new, *row)]] = msgs.run(
+            [
+                (
+                    f"WITH n AS ({_NONCE}) SELECT (SELECT count(*) FROM n), r.body_sha256,"  # noqa: S608
+                    " r.service, r.status, r.content_type, r.response_body FROM (SELECT 1) AS"
+                    " one LEFT JOIN exchange_received r ON r.peer_id = %s AND r.message_id = %s",
+                    [*params, peer.pk, message_id],
+                )
+            ]
+        )
+        return bool(new), (tuple(row) if row[0] is not None else None)  # type: ignore[return-value]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"WITH n AS ({_NONCE}) SELECT (SELECT count(*) FROM n), r.body_sha256,"  # noqa: S608
-                " r.service, r.status, r.content_type, r.response_body FROM (SELECT 1) AS one"
-                " LEFT JOIN exchange_received r ON r.peer_id = %s AND r.message_id = %s",
-                [*params, peer.pk, message_id],
-            )
-            new, *row = cursor.fetchone()
-            return bool(new), (tuple(row) if row[0] is not None else None)  # type: ignore[return-value]
         cursor.execute(_NONCE, params)
         if cursor.fetchone() is None:
             return False, None
@@ -206,8 +209,10 @@ def _finish(
     message_id: str,
     service_id: str,
     now: dt.datetime,
+    msgs: txn.Messages,
 ) -> Answer:
-    """Sign the answer and log request and answer (inside the caller's transaction)."""
+    """Sign the answer and log request and answer: the last message of the caller's
+    transaction, which it commits on PostgreSQL (``txn``)."""
     headers = {
         "content-type": answer.content_type,
         "x-road-client": client,
@@ -227,36 +232,38 @@ def _finish(
         note = f"{len(request_body)} {signatures.content_digest(request_body)}"
         request_headers = {**request_headers, "x-ansinh-truncated": note}
         request_body = request_body[:limit]
-    log.append(
-        [
-            log.Record(
-                direction=Direction.IN,
-                kind=Kind.REQUEST,
-                message_id=message_id,
-                client=client,
-                service=service_id,
-                outcome=answer.outcome,
-                headers=request_headers,
-                body=request_body,
-                method=inc.method,
-                target=inc.target,
-                at=now,
-            ),
-            log.Record(
-                direction=Direction.OUT,
-                kind=Kind.RESPONSE,
-                message_id=message_id,
-                client=client,
-                service=service_id,
-                outcome=answer.outcome,
-                headers=headers,
-                body=answer.body,
-                status=answer.status,
-                at=now,
-            ),
-        ],
-        also=answer.store,
-    )
+    records = [
+        log.Record(
+            direction=Direction.IN,
+            kind=Kind.REQUEST,
+            message_id=message_id,
+            client=client,
+            service=service_id,
+            outcome=answer.outcome,
+            headers=request_headers,
+            body=request_body,
+            method=inc.method,
+            target=inc.target,
+            at=now,
+        ),
+        log.Record(
+            direction=Direction.OUT,
+            kind=Kind.RESPONSE,
+            message_id=message_id,
+            client=client,
+            service=service_id,
+            outcome=answer.outcome,
+            headers=headers,
+            body=answer.body,
+            status=answer.status,
+            at=now,
+        ),
+    ]
+    if connection.vendor == "postgresql":
+        entries, statements = log.chain_statements(records, also=answer.store)
+        log.chained(entries, msgs.run(statements, commit=True)[-1])
+    else:
+        log.append(records, also=answer.store)
     return answer
 
 
@@ -267,19 +274,27 @@ def handle(inc: Incoming, *, now: dt.datetime | None = None) -> Answer:
     service_id = inc.path.strip("/")[:330]
     identity: Identity | None = None
     failed: Answer | None = None
-    retried = False
+    retried = reconnected = False
     while True:
         try:
             identity = selectors.own_identity()
             # Checks that write nothing run before the transaction: on SQLite it holds the
             # database's single write lock from its first statement.
             checked = _check(inc, identity, now)
-            with transaction.atomic():
-                answer = _apply(inc, identity, checked, now, failed)
+            folded = txn.fold_health_check()
+            with txn.atomic_messages(retry_first=folded) as msgs:
+                answer = _apply(inc, identity, checked, now, failed, msgs)
                 return _finish(
                     inc, answer, identity=identity, client=client, message_id=message_id,
-                    service_id=service_id, now=now,
+                    service_id=service_id, now=now, msgs=msgs,
                 )  # fmt: skip
+        except txn.StaleConnection:
+            # The kept connection was dead (what the health check would have found): nothing
+            # was written; open a new one and start again, once.
+            connection.close()
+            if reconnected:
+                raise
+            reconnected = True
         except _HandlerFailed as exc:
             # Everything the service wrote is undone; the next pass records its refusal with
             # the nonce, the stored answer and the log, as one transaction again (the handler
@@ -292,10 +307,10 @@ def handle(inc: Incoming, *, now: dt.datetime | None = None) -> Answer:
                 raise
             retried = True
         except DomainError as exc:
-            with transaction.atomic():
+            with txn.atomic_messages() as msgs:
                 return _finish(
                     inc, error_answer(exc), identity=identity, client=client,
-                    message_id=message_id, service_id=service_id, now=now,
+                    message_id=message_id, service_id=service_id, now=now, msgs=msgs,
                 )  # fmt: skip
 
 
@@ -336,9 +351,9 @@ def _check(inc: Incoming, identity: Identity, now: dt.datetime) -> _Checked:
 
 
 def _apply(inc: Incoming, identity: Identity, c: _Checked, now: dt.datetime,
-           failed: Answer | None = None) -> Answer:  # fmt: skip
+           failed: Answer | None, msgs: txn.Messages) -> Answer:  # fmt: skip
     peer, code, verified = c.peer, c.code, c.verified
-    new, stored_row = _claim(peer, verified, c.message_id)
+    new, stored_row = _claim(peer, verified, c.message_id, msgs)
     if not new:
         raise errors.replayed()
     if code in registry.META:

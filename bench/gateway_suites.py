@@ -715,7 +715,7 @@ def suite_intake(args: argparse.Namespace, machine: str, database: str) -> None:
         if best is None or one > best[1]:
             best = (spec, one)
     assert best is not None
-    print(f"best one-row intake: {best[1]}/s with gunicorn {best[0]} (goal ≥ 200/s)")
+    print(f"best one-row intake: {best[1]}/s with server {best[0]} (goal ≥ 200/s)")
 
 
 # --- processing ------------------------------------------------------------------------------
